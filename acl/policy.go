@@ -1,0 +1,170 @@
+package acl
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Subject is who a request is from: an account and its teams, or nobody.
+type Subject struct {
+	Account string   // empty for an anonymous request
+	Teams   []string // teams the account belongs to
+}
+
+// Anonymous reports whether the subject presented no credentials.
+func (s Subject) Anonymous() bool { return s.Account == "" }
+
+// Rule is one entry of acl.yaml.
+type Rule struct {
+	// Line is where the rule starts in its file, for messages and for
+	// explaining a decision.
+	Line int
+
+	Accounts  []string // account names; "*" is any authenticated account
+	Teams     []string // team names; "*" is any team
+	Anonymous bool     // matches every request, with or without credentials
+
+	Repositories []pattern
+	Catalog      bool // grants registry:catalog:*
+	Actions      Actions
+	Deny         bool
+}
+
+// ruleYAML is the file form of a Rule.
+type ruleYAML struct {
+	Accounts     []string `yaml:"accounts"`
+	Teams        []string `yaml:"teams"`
+	Anonymous    bool     `yaml:"anonymous"`
+	Repositories []string `yaml:"repositories"`
+	Catalog      bool     `yaml:"catalog"`
+	Actions      []string `yaml:"actions"`
+	Deny         bool     `yaml:"deny"`
+	Comment      string   `yaml:"comment"`
+}
+
+// Policy is an ordered list of rules. Order does not change a decision:
+// denies always win over allows.
+type Policy struct {
+	Rules []Rule
+}
+
+// ErrInvalidPolicy is wrapped by every error of Parse.
+var ErrInvalidPolicy = errors.New("invalid rules")
+
+// Parse reads a policy in the acl.yaml format. An error names the line of
+// the offending rule. Warnings are rules that load but are probably not
+// what was meant, such as push without pull, which docker cannot use.
+func Parse(data []byte) (p *Policy, warnings []string, err error) {
+	var doc struct {
+		Rules []yaml.Node `yaml:"rules"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidPolicy, err)
+	}
+
+	p = &Policy{Rules: make([]Rule, 0, len(doc.Rules))}
+	for i := range doc.Rules {
+		node := &doc.Rules[i]
+		r, warn, err := parseRule(node)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: line %d: %v", ErrInvalidPolicy, node.Line, err)
+		}
+		if warn != "" {
+			warnings = append(warnings, fmt.Sprintf("line %d: %s", node.Line, warn))
+		}
+		p.Rules = append(p.Rules, r)
+	}
+	return p, warnings, nil
+}
+
+func parseRule(node *yaml.Node) (Rule, string, error) {
+	var ry ruleYAML
+	if err := node.Decode(&ry); err != nil {
+		return Rule{}, "", err
+	}
+	r := Rule{
+		Line:      node.Line,
+		Accounts:  ry.Accounts,
+		Teams:     ry.Teams,
+		Anonymous: ry.Anonymous,
+		Catalog:   ry.Catalog,
+		Deny:      ry.Deny,
+	}
+	if len(r.Accounts) == 0 && len(r.Teams) == 0 && !r.Anonymous {
+		return Rule{}, "", errors.New("rule names nobody: set accounts, teams or anonymous")
+	}
+	if slices.Contains(r.Accounts, "") || slices.Contains(r.Teams, "") {
+		return Rule{}, "", errors.New("empty account or team name")
+	}
+	if len(ry.Repositories) == 0 && !r.Catalog {
+		return Rule{}, "", errors.New("rule covers nothing: set repositories or catalog")
+	}
+	for _, raw := range ry.Repositories {
+		pat, err := compilePattern(raw)
+		if err != nil {
+			return Rule{}, "", err
+		}
+		r.Repositories = append(r.Repositories, pat)
+	}
+	if len(ry.Repositories) > 0 && len(ry.Actions) == 0 {
+		return Rule{}, "", errors.New("rule with repositories needs actions")
+	}
+	for _, name := range ry.Actions {
+		a, ok := ParseAction(name)
+		if !ok {
+			return Rule{}, "", fmt.Errorf("unknown action %q (want pull, push, delete or *)", name)
+		}
+		r.Actions |= a
+	}
+
+	var warn string
+	if !r.Deny && r.Actions&Push != 0 && r.Actions&Pull == 0 {
+		warn = "push without pull: docker push also needs pull on the repository"
+	}
+	return r, warn, nil
+}
+
+// matchesSubject reports whether the rule applies to subj.
+func (r *Rule) matchesSubject(subj Subject) bool {
+	if r.Anonymous {
+		return true
+	}
+	if subj.Anonymous() {
+		return false
+	}
+	for _, a := range r.Accounts {
+		if a == "*" || a == subj.Account {
+			return true
+		}
+	}
+	for _, t := range r.Teams {
+		if (t == "*" && len(subj.Teams) > 0) || slices.Contains(subj.Teams, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// covers returns the actions the rule names for the resource of s.
+func (r *Rule) covers(subj Subject, s Scope) Actions {
+	switch s.Type {
+	case TypeRegistry:
+		if r.Catalog && s.Name == CatalogName {
+			return All
+		}
+	case TypeRepository:
+		for _, pat := range r.Repositories {
+			if pat.match(subj, s.Name) {
+				return r.Actions
+			}
+		}
+	}
+	return 0
+}

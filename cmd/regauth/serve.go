@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/regauth/regauth/acl"
+	"github.com/regauth/regauth/pki"
+	"github.com/regauth/regauth/tokenserver"
+	"github.com/regauth/regauth/users"
+)
+
+func newServeCommand() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "Run the token server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := loadConfig(configPath, cmd.Flags())
+			if err != nil {
+				return err
+			}
+			log, err := c.logger()
+			if err != nil {
+				return err
+			}
+			ts, err := newTokenServer(c, log)
+			if err != nil {
+				return err
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/token", ts)
+			return listenAndServe(cmd.Context(), c, mux, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "config.yaml", "regauth configuration file")
+	f.String("addr", "", "address to listen on (overrides addr in the config)")
+	f.Bool("insecure-http", false,
+		"serve plain HTTP: Basic credentials then travel in clear; only behind a TLS proxy")
+	return cmd
+}
+
+// newTokenServer wires the token server from the configuration.
+func newTokenServer(c *config, log *slog.Logger) (*tokenserver.Server, error) {
+	kp, err := pki.LoadKeyPair(c.path(c.Signing.Cert), c.path(c.Signing.Key))
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	signer, err := tokenserver.NewSigner(kp)
+	if err != nil {
+		return nil, err
+	}
+
+	store, err := users.OpenFile(c.path(c.Users))
+	if err != nil {
+		return nil, err
+	}
+	auth, err := users.NewAuthenticator(store, c.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+
+	policy, err := loadPolicy(c.path(c.ACL), log)
+	if err != nil {
+		return nil, err
+	}
+
+	log.Info("token server ready", "service", c.Service, "issuer", c.Issuer,
+		"algorithm", signer.Algorithm(), "signing_cert", pki.Fingerprint(kp.Leaf()))
+	return tokenserver.New(tokenserver.Config{
+		Service:  c.Service,
+		Issuer:   c.Issuer,
+		TokenTTL: c.TokenTTL,
+		Logger:   log,
+	}, signer, auth, func() *acl.Policy { return policy }), nil
+}
+
+func loadPolicy(path string, log *slog.Logger) (*acl.Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p, warnings, err := acl.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, w := range warnings {
+		log.Warn("rules", "file", path, "warning", w)
+	}
+	return p, nil
+}
+
+// listenAndServe serves h on the configured address until ctx ends, then
+// lets requests in flight finish.
+func listenAndServe(ctx context.Context, c *config, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Addr:              c.Addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+
+	errc := make(chan error, 1)
+	go func() {
+		if c.TLS.InsecureHTTP {
+			log.Warn("serving plain HTTP: passwords travel in clear unless a TLS proxy is in front",
+				"addr", ln.Addr().String())
+			errc <- srv.Serve(ln)
+			return
+		}
+		log.Info("serving HTTPS", "addr", ln.Addr().String())
+		errc <- srv.ServeTLS(ln, c.path(c.TLS.Cert), c.path(c.TLS.Key))
+	}()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package registryconf
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"go.yaml.in/yaml/v3"
+)
+
+// Options describe a registry that trusts regauth. Paths are as the
+// registry sees them, which inside a container differs from the host.
+type Options struct {
+	Addr    string // where the registry listens, e.g. ":5000"
+	Realm   string // the token endpoint URL the registry advertises
+	Service string // the service name tokens are issued for
+	Issuer  string // the issuer tokens carry
+
+	CertDir string // folder holding ca.crt, server.crt and server.key
+	DataDir string // filesystem storage root
+	// Secret signs the registry's upload state; registries behind one
+	// load balancer need the same one. Generate makes one when empty.
+	Secret string
+	// NoTLS makes the registry listen in plain HTTP, for a registry behind
+	// a TLS-terminating proxy. The token flow sends passwords to regauth,
+	// not to the registry, but image data then travels in clear.
+	NoTLS bool
+}
+
+// Container paths used by the generated docker run line: the PKI folder is
+// mounted read-only at ContainerCertDir.
+const (
+	ContainerCertDir = "/certs"
+	ContainerDataDir = "/var/lib/registry"
+)
+
+// The config file paths of the two registry images.
+const (
+	V2ConfigPath = "/etc/docker/registry/config.yml"
+	V3ConfigPath = "/etc/distribution/config.yml"
+)
+
+// file is the subset of the registry configuration that regauth writes.
+type file struct {
+	Version string `yaml:"version"`
+	Log     struct {
+		Fields map[string]string `yaml:"fields"`
+	} `yaml:"log"`
+	Storage struct {
+		Filesystem struct {
+			RootDirectory string `yaml:"rootdirectory"`
+		} `yaml:"filesystem"`
+		Delete struct {
+			Enabled bool `yaml:"enabled"`
+		} `yaml:"delete"`
+	} `yaml:"storage"`
+	HTTP struct {
+		Addr    string              `yaml:"addr"`
+		Secret  string              `yaml:"secret"`
+		TLS     *tlsConfig          `yaml:"tls,omitempty"`
+		Headers map[string][]string `yaml:"headers"`
+	} `yaml:"http"`
+	Auth struct {
+		Token tokenConfig `yaml:"token"`
+	} `yaml:"auth"`
+}
+
+type tlsConfig struct {
+	Certificate string `yaml:"certificate"`
+	Key         string `yaml:"key"`
+}
+
+type tokenConfig struct {
+	Realm          string `yaml:"realm"`
+	Service        string `yaml:"service"`
+	Issuer         string `yaml:"issuer"`
+	RootCertBundle string `yaml:"rootcertbundle"`
+}
+
+const header = `# Registry configuration written by regauth for registry:2 and registry:3.
+# Regenerate it with "regauth registry-config" rather than editing it.
+`
+
+// Generate returns the registry configuration for o, checked by the
+// registry's own parser.
+func Generate(o Options) ([]byte, error) {
+	if o.Realm == "" || o.Service == "" || o.Issuer == "" || o.CertDir == "" {
+		return nil, errors.New("registry config needs realm, service, issuer and cert dir")
+	}
+	if o.Secret == "" {
+		o.Secret = rand.Text()
+	}
+
+	var f file
+	f.Version = "0.1"
+	f.Log.Fields = map[string]string{"service": "registry"}
+	f.Storage.Filesystem.RootDirectory = o.DataDir
+	f.Storage.Delete.Enabled = true
+	f.HTTP.Addr = o.Addr
+	f.HTTP.Secret = o.Secret
+	f.HTTP.Headers = map[string][]string{"X-Content-Type-Options": {"nosniff"}}
+	if !o.NoTLS {
+		f.HTTP.TLS = &tlsConfig{
+			Certificate: path.Join(o.CertDir, "server.crt"),
+			Key:         path.Join(o.CertDir, "server.key"),
+		}
+	}
+	f.Auth.Token = tokenConfig{
+		Realm:          o.Realm,
+		Service:        o.Service,
+		Issuer:         o.Issuer,
+		RootCertBundle: path.Join(o.CertDir, "ca.crt"),
+	}
+
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&f); err != nil {
+		return nil, fmt.Errorf("encode registry config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	if _, err := Parse(buf.Bytes()); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Parse parses a registry configuration with distribution's own parser.
+func Parse(data []byte) (*configuration.Configuration, error) {
+	cfg, err := configuration.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("registry config: %w", err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,78 @@
+package registryconf
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"github.com/distribution/distribution/v3/registry/handlers"
+
+	// The embedded registry authorises with tokens and stores blobs on the
+	// filesystem; in-memory storage serves tests.
+	_ "github.com/distribution/distribution/v3/registry/auth/token"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+)
+
+// Embedded is a distribution registry running inside this process.
+type Embedded struct {
+	app *handlers.App
+}
+
+// NewEmbedded starts a registry from the configuration data, which may use
+// the filesystem or inmemory storage driver. The registry's own HTTP server
+// settings (addr, tls) are ignored: the caller serves the handler.
+func NewEmbedded(ctx context.Context, data []byte) (e *Embedded, err error) {
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	// handlers.NewApp panics instead of returning an error when the auth
+	// or storage configuration is unusable, such as a missing CA file.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("start embedded registry: %v", p)
+		}
+	}()
+	return &Embedded{app: handlers.NewApp(ctx, cfg)}, nil
+}
+
+// ServeHTTP serves the registry API.
+func (e *Embedded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.app.ServeHTTP(w, r)
+}
+
+// Shutdown stops the registry's background work.
+func (e *Embedded) Shutdown() error { return e.app.Shutdown() }
+
+var realmParam = regexp.MustCompile(`realm="[^"]*"`)
+
+// WithRequestRealm wraps a registry handler so that the realm in its
+// Bearer challenges points at tokenPath on the host the client used. The
+// all-in-one server answers on every address of the machine; a realm fixed
+// in the configuration would send some clients to an address they cannot
+// reach.
+func WithRequestRealm(h http.Handler, tokenPath string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		realm := fmt.Sprintf(`realm="https://%s%s"`, r.Host, tokenPath)
+		h.ServeHTTP(&challengeWriter{ResponseWriter: w, realm: realm}, r)
+	})
+}
+
+// challengeWriter rewrites the realm of a WWW-Authenticate header as the
+// response header is written.
+type challengeWriter struct {
+	http.ResponseWriter
+	realm string
+}
+
+func (cw *challengeWriter) WriteHeader(status int) {
+	if c := cw.Header().Get("WWW-Authenticate"); c != "" {
+		cw.Header().Set("WWW-Authenticate", realmParam.ReplaceAllLiteralString(c, cw.realm))
+	}
+	cw.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (cw *challengeWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }

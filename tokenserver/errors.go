@@ -1,0 +1,90 @@
+package tokenserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// requestError is what a client is told when its request fails: a status,
+// an OAuth 2 error code and a short description that never holds internal
+// detail. The detailed reason goes to the log.
+type requestError struct {
+	status      int
+	code        string // OAuth 2 error code (RFC 6749 section 5.2)
+	description string
+	cause       error // for the log only
+}
+
+func (e *requestError) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("%s: %v", e.description, e.cause)
+	}
+	return e.description
+}
+
+func (e *requestError) Unwrap() error { return e.cause }
+
+func badRequest(description string, cause error) *requestError {
+	return &requestError{http.StatusBadRequest, "invalid_request", description, cause}
+}
+
+func unauthorized(cause error) *requestError {
+	return &requestError{http.StatusUnauthorized, "invalid_grant",
+		"authentication failed: wrong user name or password", cause}
+}
+
+func unavailable(cause error) *requestError {
+	return &requestError{http.StatusServiceUnavailable, "temporarily_unavailable",
+		"the account store cannot be reached; try again", cause}
+}
+
+func internal(cause error) *requestError {
+	return &requestError{http.StatusInternalServerError, "server_error",
+		"the token could not be issued", cause}
+}
+
+// errorBody carries the error in both forms clients read: the OAuth 2
+// fields that containerd parses, and the registry "errors" list that the
+// Docker client turns into its message.
+type errorBody struct {
+	Error       string          `json:"error"`
+	Description string          `json:"error_description"`
+	Errors      []registryError `json:"errors"`
+}
+
+type registryError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+var registryCodes = map[int]string{
+	http.StatusBadRequest:         "UNSUPPORTED",
+	http.StatusUnauthorized:       "UNAUTHORIZED",
+	http.StatusMethodNotAllowed:   "UNSUPPORTED",
+	http.StatusServiceUnavailable: "UNAVAILABLE",
+}
+
+func writeError(w http.ResponseWriter, e *requestError, realm string) {
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", realm))
+	}
+	code, ok := registryCodes[e.status]
+	if !ok {
+		code = "UNKNOWN"
+	}
+	writeJSON(w, e.status, errorBody{
+		Error:       e.code,
+		Description: e.description,
+		Errors:      []registryError{{Code: code, Message: e.description}},
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,219 @@
+package users
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"slices"
+	"sync/atomic"
+
+	"github.com/google/renameio/v2"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/sys/unix"
+)
+
+// ErrInvalidFile is wrapped by every error of ParseFile.
+var ErrInvalidFile = errors.New("invalid users file")
+
+// File is the file store: accounts in a YAML file, held in memory. Lookups
+// read an immutable snapshot and never block; Reload swaps in a new one
+// only if the file parses and validates, so a bad edit leaves the last good
+// state in force.
+type File struct {
+	path string
+	snap atomic.Pointer[map[string]Account]
+}
+
+// OpenFile loads the users file at path. A missing file is an empty store.
+func OpenFile(path string) (*File, error) {
+	f := &File{path: path}
+	if err := f.Reload(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Path returns the file the store reads.
+func (f *File) Path() string { return f.path }
+
+// Reload reads the file again and, if it is valid, serves it from now on.
+func (f *File) Reload() error {
+	accounts, err := readFile(f.path)
+	if err != nil {
+		return err
+	}
+	f.snap.Store(&accounts)
+	return nil
+}
+
+// Lookup returns the account named name.
+func (f *File) Lookup(_ context.Context, name string) (Account, error) {
+	a, ok := (*f.snap.Load())[name]
+	if !ok {
+		return Account{}, ErrNotFound
+	}
+	return a, nil
+}
+
+// List returns every account, sorted by name.
+func (f *File) List(context.Context) ([]Account, error) {
+	m := *f.snap.Load()
+	out := make([]Account, 0, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[name])
+	}
+	return out, nil
+}
+
+// Update applies fn to the accounts as they are in the file and writes
+// the result back. An exclusive lock on a file beside the users file makes
+// concurrent updates, from this process or another command, apply one
+// after the other so that none is lost; the write is a rename, so a reader
+// sees the old file or the new one, never a mix.
+func (f *File) Update(fn func(accounts map[string]Account) error) error {
+	unlock, err := lockFile(f.path + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	accounts, err := readFile(f.path)
+	if err != nil {
+		return err
+	}
+	if err := fn(accounts); err != nil {
+		return err
+	}
+	data, err := MarshalFile(accounts)
+	if err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(f.path, data, 0o600, renameio.WithStaticPermissions(0o600)); err != nil {
+		return fmt.Errorf("write users file: %w", err)
+	}
+	f.snap.Store(&accounts)
+	return nil
+}
+
+// Add stores a new account; it fails with ErrExists if the name is taken.
+func (f *File) Add(_ context.Context, a Account) error {
+	return f.Update(func(accounts map[string]Account) error {
+		if _, ok := accounts[a.Name]; ok {
+			return fmt.Errorf("%w: %s", ErrExists, a.Name)
+		}
+		accounts[a.Name] = a
+		return nil
+	})
+}
+
+func lockFile(path string) (unlock func(), err error) {
+	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("lock users file: %w", err)
+	}
+	return func() { lf.Close() }, nil
+}
+
+func readFile(path string) (map[string]Account, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]Account{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := ParseFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return accounts, nil
+}
+
+// ParseFile parses a users file. Errors name the line of the account at
+// fault; no error repeats a password hash.
+func ParseFile(data []byte) (map[string]Account, error) {
+	var doc struct {
+		Users yaml.Node `yaml:"users"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidFile, err)
+	}
+	accounts := map[string]Account{}
+	if doc.Users.Kind == 0 {
+		return accounts, nil
+	}
+	if doc.Users.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%w: line %d: users must be a mapping of name to account",
+			ErrInvalidFile, doc.Users.Line)
+	}
+	for i := 0; i+1 < len(doc.Users.Content); i += 2 {
+		key, val := doc.Users.Content[i], doc.Users.Content[i+1]
+		a, err := parseAccount(key, val)
+		if err != nil {
+			return nil, fmt.Errorf("%w: line %d: %v", ErrInvalidFile, key.Line, err)
+		}
+		if _, dup := accounts[a.Name]; dup {
+			return nil, fmt.Errorf("%w: line %d: account %q listed twice", ErrInvalidFile, key.Line, a.Name)
+		}
+		accounts[a.Name] = a
+	}
+	return accounts, nil
+}
+
+func parseAccount(key, val *yaml.Node) (Account, error) {
+	var a Account
+	if err := val.Decode(&a); err != nil {
+		return Account{}, err
+	}
+	a.Name = key.Value
+	if err := ValidateName(a.Name); err != nil {
+		return Account{}, err
+	}
+	for _, t := range a.Teams {
+		if err := ValidateName(t); err != nil {
+			return Account{}, fmt.Errorf("account %s: team: %w", a.Name, err)
+		}
+	}
+	if _, err := bcryptCost(a.Hash); err != nil {
+		return Account{}, fmt.Errorf("account %s: password is not a bcrypt hash", a.Name)
+	}
+	return a, nil
+}
+
+const fileHeader = `# regauth users. Change it with "regauth user ..."; edits by hand are
+# picked up too. Passwords are bcrypt hashes, never clear text.
+`
+
+// MarshalFile returns the file form of accounts, sorted by name.
+func MarshalFile(accounts map[string]Account) ([]byte, error) {
+	users := &yaml.Node{Kind: yaml.MappingNode}
+	for _, name := range slices.Sorted(maps.Keys(accounts)) {
+		var val yaml.Node
+		if err := val.Encode(accounts[name]); err != nil {
+			return nil, fmt.Errorf("encode account %s: %w", name, err)
+		}
+		users.Content = append(users.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, &val)
+	}
+	doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: "users"}, users,
+	}}
+	var buf bytes.Buffer
+	buf.WriteString(fileHeader)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), enc.Close()
+}
