@@ -100,13 +100,44 @@ func (f *File) Update(fn func(accounts map[string]Account) error) error {
 	return nil
 }
 
-// Add stores a new account; it fails with ErrExists if the name is taken.
-func (f *File) Add(_ context.Context, a Account) error {
+// Add stores new accounts. If any name is taken it fails with ErrExists
+// and stores none.
+func (f *File) Add(_ context.Context, accts ...Account) error {
 	return f.Update(func(accounts map[string]Account) error {
-		if _, ok := accounts[a.Name]; ok {
-			return fmt.Errorf("%w: %s", ErrExists, a.Name)
+		for _, a := range accts {
+			if _, ok := accounts[a.Name]; ok {
+				return fmt.Errorf("%w: %s", ErrExists, a.Name)
+			}
 		}
-		accounts[a.Name] = a
+		for _, a := range accts {
+			accounts[a.Name] = a
+		}
+		return nil
+	})
+}
+
+// Modify applies fn to the account named name and stores the result.
+func (f *File) Modify(_ context.Context, name string, fn func(*Account) error) error {
+	return f.Update(func(accounts map[string]Account) error {
+		a, ok := accounts[name]
+		if !ok {
+			return fmt.Errorf("%w: %s", ErrNotFound, name)
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+		accounts[name] = a
+		return nil
+	})
+}
+
+// Delete removes the account named name.
+func (f *File) Delete(_ context.Context, name string) error {
+	return f.Update(func(accounts map[string]Account) error {
+		if _, ok := accounts[name]; !ok {
+			return fmt.Errorf("%w: %s", ErrNotFound, name)
+		}
+		delete(accounts, name)
 		return nil
 	})
 }

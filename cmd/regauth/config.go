@@ -22,6 +22,7 @@ type config struct {
 	Addr       string        `mapstructure:"addr"`
 	TokenTTL   time.Duration `mapstructure:"token_ttl"`
 	BcryptCost int           `mapstructure:"bcrypt_cost"`
+	Store      string        `mapstructure:"store"`
 	Users      string        `mapstructure:"users"`
 	ACL        string        `mapstructure:"acl"`
 	PKIDir     string        `mapstructure:"pki_dir"`

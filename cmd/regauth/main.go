@@ -36,6 +36,8 @@ func newRootCommand() *cobra.Command {
 		newQuickstartCommand(),
 		newUserCommand(),
 		newRegistryConfigCommand(),
+		newTeamCommand(),
+		newACLCommand(),
 	)
 	return root
 }

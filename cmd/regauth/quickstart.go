@@ -69,7 +69,7 @@ func runQuickstart(cmd *cobra.Command, dir, addr string, hosts []string) error {
 	if err != nil {
 		return err
 	}
-	ts, err := newTokenServer(c, log)
+	ts, err := newTokenServer(cmd.Context(), c, log)
 	if err != nil {
 		return err
 	}

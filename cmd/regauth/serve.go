@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +33,7 @@ func newServeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ts, err := newTokenServer(c, log)
+			ts, err := newTokenServer(cmd.Context(), c, log)
 			if err != nil {
 				return err
 			}
@@ -51,8 +50,10 @@ func newServeCommand() *cobra.Command {
 	return cmd
 }
 
-// newTokenServer wires the token server from the configuration.
-func newTokenServer(c *config, log *slog.Logger) (*tokenserver.Server, error) {
+// newTokenServer wires the token server from the configuration. The users
+// file and the rules file are watched until ctx ends, so that changes take
+// effect without a restart.
+func newTokenServer(ctx context.Context, c *config, log *slog.Logger) (*tokenserver.Server, error) {
 	kp, err := pki.LoadKeyPair(c.path(c.Signing.Cert), c.path(c.Signing.Key))
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
@@ -62,16 +63,21 @@ func newTokenServer(c *config, log *slog.Logger) (*tokenserver.Server, error) {
 		return nil, err
 	}
 
-	store, err := users.OpenFile(c.path(c.Users))
+	store, err := openStore(c)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := store.(*users.File); ok {
+		if err := watchFile(ctx, log, "users", f.Path(), f.Reload); err != nil {
+			return nil, err
+		}
 	}
 	auth, err := users.NewAuthenticator(store, c.BcryptCost)
 	if err != nil {
 		return nil, err
 	}
 
-	policy, err := loadPolicy(c.path(c.ACL), log)
+	rules, err := openRules(ctx, c.path(c.ACL), log)
 	if err != nil {
 		return nil, err
 	}
@@ -83,22 +89,28 @@ func newTokenServer(c *config, log *slog.Logger) (*tokenserver.Server, error) {
 		Issuer:   c.Issuer,
 		TokenTTL: c.TokenTTL,
 		Logger:   log,
-	}, signer, auth, func() *acl.Policy { return policy }), nil
+	}, signer, auth, rules.Policy), nil
 }
 
-func loadPolicy(path string, log *slog.Logger) (*acl.Policy, error) {
-	data, err := os.ReadFile(path)
+// openRules loads the rules file and watches it.
+func openRules(ctx context.Context, path string, log *slog.Logger) (*acl.File, error) {
+	rules, warnings, err := acl.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
-	p, warnings, err := acl.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	logWarnings(log, path, warnings)
+	reload := func() error {
+		warnings, err := rules.Reload()
+		logWarnings(log, path, warnings)
+		return err
 	}
+	return rules, watchFile(ctx, log, "rules", path, reload)
+}
+
+func logWarnings(log *slog.Logger, path string, warnings []string) {
 	for _, w := range warnings {
 		log.Warn("rules", "file", path, "warning", w)
 	}
-	return p, nil
 }
 
 // listenAndServe serves h on the configured address until ctx ends, then

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,10 +20,31 @@ func newUserCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
 		Short: "Manage the accounts that may log in",
+		Long: `Manage accounts in the store the configuration names: the users file, or
+Redis when store (or REGAUTH_STORE) is a redis:// URL. A running token server
+sees every change at once.`,
 	}
 	cmd.PersistentFlags().String("config", "config.yaml", "regauth configuration file")
-	cmd.AddCommand(newUserAddCommand())
+	cmd.AddCommand(
+		newUserAddCommand(),
+		newUserPasswdCommand(),
+		newUserDelCommand(),
+		newUserListCommand(),
+		newUserImportCommand(),
+		newUserExportCommand(),
+	)
 	return cmd
+}
+
+// storeCommand loads the configuration and the store for a subcommand of
+// user or team.
+func storeCommand(cmd *cobra.Command) (*config, users.Store, error) {
+	c, err := loadConfig(mustString(cmd, "config"), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(c)
+	return c, store, err
 }
 
 func newUserAddCommand() *cobra.Command {
@@ -35,7 +57,7 @@ func newUserAddCommand() *cobra.Command {
 		Short: "Add an account with a bcrypt-hashed password",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := loadConfig(mustString(cmd, "config"), nil)
+			c, store, err := storeCommand(cmd)
 			if err != nil {
 				return err
 			}
@@ -51,10 +73,6 @@ func newUserAddCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store, err := users.OpenFile(c.path(c.Users))
-			if err != nil {
-				return err
-			}
 			if err := store.Add(cmd.Context(), acct); err != nil {
 				return err
 			}
@@ -65,6 +83,85 @@ func newUserAddCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&teams, "team", nil, "team the account belongs to (repeatable)")
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	return cmd
+}
+
+func newUserPasswdCommand() *cobra.Command {
+	var passwordStdin bool
+	cmd := &cobra.Command{
+		Use:   "passwd NAME [--password-stdin]",
+		Short: "Set an account's password",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, store, err := storeCommand(cmd)
+			if err != nil {
+				return err
+			}
+			password, err := readPassword(cmd.InOrStdin(), cmd.ErrOrStderr(), passwordStdin)
+			if err != nil {
+				return err
+			}
+			err = store.Modify(cmd.Context(), args[0], func(a *users.Account) error {
+				return a.SetPassword(password, c.BcryptCost, time.Now())
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "changed the password of %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
+	return cmd
+}
+
+func newUserDelCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "del NAME...",
+		Short: "Remove accounts",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, store, err := storeCommand(cmd)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if err := store.Delete(cmd.Context(), name); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", name)
+			}
+			return nil
+		},
+	}
+}
+
+func newUserListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List accounts with their teams and times (never their hashes)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, store, err := storeCommand(cmd)
+			if err != nil {
+				return err
+			}
+			accts, err := store.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tTEAMS\tSTATUS\tCREATED\tCHANGED")
+			for _, a := range accts {
+				status := "active"
+				if a.Disabled {
+					status = "disabled"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, strings.Join(a.Teams, ","), status,
+					a.Created.Format(time.RFC3339), a.Changed.Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
 }
 
 // readPassword reads a password from in: the first line when fromStdin is
