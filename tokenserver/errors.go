@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // requestError is what a client is told when its request fails: a status,
@@ -14,6 +16,7 @@ type requestError struct {
 	code        string // OAuth 2 error code (RFC 6749 section 5.2)
 	description string
 	cause       error // for the log only
+	retryAfter  time.Duration
 }
 
 func (e *requestError) Error() string {
@@ -26,22 +29,28 @@ func (e *requestError) Error() string {
 func (e *requestError) Unwrap() error { return e.cause }
 
 func badRequest(description string, cause error) *requestError {
-	return &requestError{http.StatusBadRequest, "invalid_request", description, cause}
+	return &requestError{status: http.StatusBadRequest, code: "invalid_request",
+		description: description, cause: cause}
 }
 
 func unauthorized(cause error) *requestError {
-	return &requestError{http.StatusUnauthorized, "invalid_grant",
-		"authentication failed: wrong user name or password", cause}
+	return &requestError{status: http.StatusUnauthorized, code: "invalid_grant",
+		description: "authentication failed: wrong user name or password", cause: cause}
 }
 
 func unavailable(cause error) *requestError {
-	return &requestError{http.StatusServiceUnavailable, "temporarily_unavailable",
-		"the account store cannot be reached; try again", cause}
+	return &requestError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+		description: "the account store cannot be reached; try again", cause: cause}
+}
+
+func tooManyAttempts(wait time.Duration) *requestError {
+	return &requestError{status: http.StatusTooManyRequests, code: "slow_down",
+		description: "too many failed logins; try again later", retryAfter: wait}
 }
 
 func internal(cause error) *requestError {
-	return &requestError{http.StatusInternalServerError, "server_error",
-		"the token could not be issued", cause}
+	return &requestError{status: http.StatusInternalServerError, code: "server_error",
+		description: "the token could not be issued", cause: cause}
 }
 
 // errorBody carries the error in both forms clients read: the OAuth 2
@@ -63,9 +72,13 @@ var registryCodes = map[int]string{
 	http.StatusUnauthorized:       "UNAUTHORIZED",
 	http.StatusMethodNotAllowed:   "UNSUPPORTED",
 	http.StatusServiceUnavailable: "UNAVAILABLE",
+	http.StatusTooManyRequests:    "TOOMANYREQUESTS",
 }
 
 func writeError(w http.ResponseWriter, e *requestError, realm string) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.retryAfter.Round(time.Second)/time.Second)+1))
+	}
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", realm))
 	}

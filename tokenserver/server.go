@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/regauth/regauth/acl"
+	"github.com/regauth/regauth/throttle"
 	"github.com/regauth/regauth/users"
 )
 
@@ -38,6 +39,8 @@ type Config struct {
 	TokenTTL time.Duration // lifetime of access tokens; raised to MinTokenTTL
 	Logger   *slog.Logger
 	Now      func() time.Time // the clock; time.Now when nil
+	// Limiter slows down password guessing; nil disables it.
+	Limiter *throttle.Limiter
 }
 
 // Server is the token endpoint. It is safe for concurrent use; the signer
@@ -106,8 +109,8 @@ type tokenResponse struct {
 
 func (s *Server) serve(r *http.Request, ev *auditEvent) (*tokenResponse, error) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return nil, &requestError{http.StatusMethodNotAllowed, "invalid_request",
-			"use GET", nil}
+		return nil, &requestError{status: http.StatusMethodNotAllowed, code: "invalid_request",
+			description: "use GET"}
 	}
 
 	req, err := parseRequest(r, s.cfg.Service)
@@ -116,7 +119,7 @@ func (s *Server) serve(r *http.Request, ev *auditEvent) (*tokenResponse, error) 
 		return nil, err
 	}
 
-	subj, err := s.authenticate(r.Context(), req)
+	subj, err := s.authenticate(r.Context(), req, ev.clientIP)
 	if err != nil {
 		return nil, err
 	}
@@ -139,19 +142,49 @@ func (s *Server) serve(r *http.Request, ev *auditEvent) (*tokenResponse, error) 
 }
 
 // authenticate returns the subject of the request: anonymous without
-// credentials, or the account whose password matched.
-func (s *Server) authenticate(ctx context.Context, req *tokenRequest) (acl.Subject, error) {
+// credentials, or the account whose password matched. Guessing is slowed
+// down before bcrypt runs, so a throttled client costs little.
+func (s *Server) authenticate(ctx context.Context, req *tokenRequest, ip string) (acl.Subject, error) {
 	if !req.hasCredentials {
 		return acl.Subject{}, nil
 	}
+	if err := s.checkThrottle(ctx, req.user, ip); err != nil {
+		return acl.Subject{}, err
+	}
+
 	acct, err := s.accounts.Authenticate(ctx, req.user, req.password)
 	switch {
 	case errors.Is(err, users.ErrBadCredentials):
+		if s.cfg.Limiter != nil {
+			if lerr := s.cfg.Limiter.Failed(ctx, req.user, ip); lerr != nil {
+				err = errors.Join(err, lerr)
+			}
+		}
 		return acl.Subject{}, unauthorized(err)
 	case err != nil:
 		return acl.Subject{}, unavailable(err)
 	}
+
+	if s.cfg.Limiter != nil {
+		if err := s.cfg.Limiter.Succeeded(ctx, acct.Name); err != nil {
+			return acl.Subject{}, unavailable(err)
+		}
+	}
 	return acl.Subject{Account: acct.Name, Teams: acct.Teams}, nil
+}
+
+func (s *Server) checkThrottle(ctx context.Context, account, ip string) error {
+	if s.cfg.Limiter == nil {
+		return nil
+	}
+	wait, err := s.cfg.Limiter.Wait(ctx, account, ip)
+	if err != nil {
+		return unavailable(err)
+	}
+	if wait > 0 {
+		return tooManyAttempts(wait)
+	}
+	return nil
 }
 
 // claims builds the token payload. Scopes with nothing granted are left

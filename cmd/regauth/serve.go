@@ -14,6 +14,7 @@ import (
 
 	"github.com/regauth/regauth/acl"
 	"github.com/regauth/regauth/pki"
+	"github.com/regauth/regauth/throttle"
 	"github.com/regauth/regauth/tokenserver"
 	"github.com/regauth/regauth/users"
 )
@@ -63,7 +64,7 @@ func newTokenServer(ctx context.Context, c *config, log *slog.Logger) (*tokenser
 		return nil, err
 	}
 
-	store, err := openStore(c)
+	store, failures, err := openBackend(c)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +90,7 @@ func newTokenServer(ctx context.Context, c *config, log *slog.Logger) (*tokenser
 		Issuer:   c.Issuer,
 		TokenTTL: c.TokenTTL,
 		Logger:   log,
+		Limiter:  throttle.New(throttle.DefaultPolicy, failures),
 	}, signer, auth, rules.Policy), nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/regauth/regauth/internal/filewatch"
+	"github.com/regauth/regauth/throttle"
 	"github.com/regauth/regauth/users"
 )
 
@@ -14,17 +15,26 @@ import (
 // store is a redis:// or rediss:// URL (also set by REGAUTH_STORE), the
 // users file otherwise.
 func openStore(c *config) (users.Store, error) {
+	store, _, err := openBackend(c)
+	return store, err
+}
+
+// openBackend returns the account store and the failed-login counter that
+// goes with it: in Redis, shared by every token server, with the Redis
+// store; in memory with the file store.
+func openBackend(c *config) (users.Store, throttle.Counter, error) {
 	switch {
 	case c.Store == "" || c.Store == "file":
-		return users.OpenFile(c.path(c.Users))
+		store, err := users.OpenFile(c.path(c.Users))
+		return store, throttle.NewMemory(nil), err
 	case strings.HasPrefix(c.Store, "redis://"), strings.HasPrefix(c.Store, "rediss://"):
 		client, err := users.ParseRedisURL(c.Store)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return users.NewRedis(client), nil
+		return users.NewRedis(client), throttle.NewRedis(client), nil
 	}
-	return nil, fmt.Errorf("config: store: want file, redis:// or rediss://")
+	return nil, nil, fmt.Errorf("config: store: want file, redis:// or rediss://")
 }
 
 // watchFile reloads with reload each time the file at path changes, and
