@@ -21,6 +21,8 @@ type auditEvent struct {
 	status    int
 	reason    string
 	tokenID   string
+	grant     string // grant_type of a POST
+	refreshID string // id of the refresh token issued or used
 	duration  time.Duration
 }
 
@@ -53,6 +55,12 @@ func (e *auditEvent) log(ctx context.Context, logger *slog.Logger) {
 	}
 	if e.tokenID != "" {
 		attrs = append(attrs, slog.String("token_id", e.tokenID))
+	}
+	if e.grant != "" {
+		attrs = append(attrs, slog.String("grant_type", e.grant))
+	}
+	if e.refreshID != "" {
+		attrs = append(attrs, slog.String("refresh_token_id", e.refreshID))
 	}
 	if e.reason != "" {
 		attrs = append(attrs, slog.String("reason", e.reason))

@@ -38,6 +38,13 @@ func unauthorized(cause error) *requestError {
 		description: "authentication failed: wrong user name or password", cause: cause}
 }
 
+// invalidRefresh answers a refresh token that is no good. It is 401, like
+// a wrong password: the client must log in again.
+func invalidRefresh(cause error) *requestError {
+	return &requestError{status: http.StatusUnauthorized, code: "invalid_grant",
+		description: "the refresh token is invalid, expired or revoked; log in again", cause: cause}
+}
+
 func unavailable(cause error) *requestError {
 	return &requestError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
 		description: "the account store cannot be reached; try again", cause: cause}

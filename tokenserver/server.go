@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,16 @@ type Config struct {
 	Now      func() time.Time // the clock; time.Now when nil
 	// Limiter slows down password guessing; nil disables it.
 	Limiter *throttle.Limiter
+	// Refresher issues and checks refresh tokens; nil disables them.
+	Refresher Refresher
+}
+
+// Refresher issues refresh tokens at login and checks them at refresh.
+// Check returns an error wrapping users.ErrInvalidToken for a token that
+// is no good, and any other error when it cannot tell.
+type Refresher interface {
+	Issue(ctx context.Context, acct users.Account, service, clientID string) (string, users.RefreshToken, error)
+	Check(ctx context.Context, raw, service, clientID string) (users.Account, users.RefreshToken, error)
 }
 
 // Server is the token endpoint. It is safe for concurrent use; the signer
@@ -76,12 +87,13 @@ func New(cfg Config, signer *Signer, accounts Accounts, policy func() *acl.Polic
 func (s *Server) SetSigner(signer *Signer) { s.signer.Store(signer) }
 
 // ServeHTTP answers token requests: GET with query parameters and optional
-// Basic credentials, as the Docker registry token specification describes.
+// Basic credentials, as the Docker registry token specification describes,
+// and POST with an OAuth 2 form, password or refresh token grant.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
 	ev := auditEvent{clientIP: clientIP(r), method: r.Method}
 
-	resp, err := s.serve(r, &ev)
+	resp, err := s.serve(w, r, &ev)
 	if err != nil {
 		var re *requestError
 		if !errors.As(err, &re) {
@@ -99,27 +111,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // tokenResponse is the body of a successful answer. token and access_token
 // hold the same value: older clients read the first, OAuth 2 clients the
-// second.
+// second. scope answers OAuth 2 requests only.
 type tokenResponse struct {
-	Token       string `json:"token"`
-	AccessToken string `json:"access_token"`
-	ExpiresIn   int    `json:"expires_in"`
-	IssuedAt    string `json:"issued_at"`
+	Token        string `json:"token"`
+	AccessToken  string `json:"access_token"`
+	Scope        string `json:"scope,omitempty"`
+	ExpiresIn    int    `json:"expires_in"`
+	IssuedAt     string `json:"issued_at"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
-func (s *Server) serve(r *http.Request, ev *auditEvent) (*tokenResponse, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return nil, &requestError{status: http.StatusMethodNotAllowed, code: "invalid_request",
-			description: "use GET"}
-	}
-
-	req, err := parseRequest(r, s.cfg.Service)
-	ev.service, ev.account, ev.scopes = req.service, req.user, req.scopes
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *auditEvent) (*tokenResponse, error) {
+	req, err := parseRequest(w, r, s.cfg.Service)
+	ev.service, ev.account, ev.scopes, ev.grant = req.service, req.user, req.scopes, req.grantType
 	if err != nil {
 		return nil, err
 	}
 
-	subj, err := s.authenticate(r.Context(), req, ev.clientIP)
+	subj, acct, err := s.authenticate(r.Context(), req, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -133,23 +142,72 @@ func (s *Server) serve(r *http.Request, ev *auditEvent) (*tokenResponse, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &tokenResponse{
+	resp := &tokenResponse{
 		Token:       token,
 		AccessToken: token,
 		ExpiresIn:   int(s.cfg.TokenTTL / time.Second),
 		IssuedAt:    claims.IssuedAt.UTC().Format(time.RFC3339),
-	}, nil
+	}
+	if req.oauth {
+		resp.Scope = grantedScopes(decisions)
+	}
+
+	// A refresh token answers a password login that asked for offline
+	// access. A refresh grant keeps the token it came with: the Docker
+	// daemon goes on using the one it got at login.
+	if req.offline && req.hasCredentials && s.cfg.Refresher != nil {
+		rt, rec, err := s.cfg.Refresher.Issue(r.Context(), acct, req.service, req.clientID)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		resp.RefreshToken, ev.refreshID = rt, rec.ID
+	}
+	return resp, nil
 }
 
 // authenticate returns the subject of the request: anonymous without
-// credentials, or the account whose password matched. Guessing is slowed
-// down before bcrypt runs, so a throttled client costs little.
-func (s *Server) authenticate(ctx context.Context, req *tokenRequest, ip string) (acl.Subject, error) {
-	if !req.hasCredentials {
-		return acl.Subject{}, nil
+// credentials, the account whose password matched, or the account of a
+// good refresh token.
+func (s *Server) authenticate(ctx context.Context, req *tokenRequest, ev *auditEvent) (acl.Subject, users.Account, error) {
+	var (
+		acct users.Account
+		err  error
+	)
+	switch {
+	case req.refreshToken != "":
+		acct, err = s.checkRefresh(ctx, req, ev)
+	case req.hasCredentials:
+		acct, err = s.checkPassword(ctx, req, ev.clientIP)
+	default:
+		return acl.Subject{}, users.Account{}, nil
 	}
+	if err != nil {
+		return acl.Subject{}, users.Account{}, err
+	}
+	return acl.Subject{Account: acct.Name, Teams: acct.Teams}, acct, nil
+}
+
+func (s *Server) checkRefresh(ctx context.Context, req *tokenRequest, ev *auditEvent) (users.Account, error) {
+	if s.cfg.Refresher == nil {
+		return users.Account{}, &requestError{status: http.StatusBadRequest,
+			code: "unsupported_grant_type", description: "refresh tokens are not enabled"}
+	}
+	acct, rec, err := s.cfg.Refresher.Check(ctx, req.refreshToken, req.service, req.clientID)
+	ev.refreshID, ev.account = rec.ID, rec.Account
+	switch {
+	case errors.Is(err, users.ErrInvalidToken):
+		return users.Account{}, invalidRefresh(err)
+	case err != nil:
+		return users.Account{}, unavailable(err)
+	}
+	return acct, nil
+}
+
+// checkPassword checks a user name and password. Guessing is slowed down
+// before bcrypt runs, so a throttled client costs little.
+func (s *Server) checkPassword(ctx context.Context, req *tokenRequest, ip string) (users.Account, error) {
 	if err := s.checkThrottle(ctx, req.user, ip); err != nil {
-		return acl.Subject{}, err
+		return users.Account{}, err
 	}
 
 	acct, err := s.accounts.Authenticate(ctx, req.user, req.password)
@@ -160,17 +218,33 @@ func (s *Server) authenticate(ctx context.Context, req *tokenRequest, ip string)
 				err = errors.Join(err, lerr)
 			}
 		}
-		return acl.Subject{}, unauthorized(err)
+		return users.Account{}, unauthorized(err)
 	case err != nil:
-		return acl.Subject{}, unavailable(err)
+		return users.Account{}, unavailable(err)
 	}
 
 	if s.cfg.Limiter != nil {
 		if err := s.cfg.Limiter.Succeeded(ctx, acct.Name); err != nil {
-			return acl.Subject{}, unavailable(err)
+			return users.Account{}, unavailable(err)
 		}
 	}
-	return acl.Subject{Account: acct.Name, Teams: acct.Teams}, nil
+	return acct, nil
+}
+
+// grantedScopes returns the granted scopes in the space-separated form of
+// an OAuth 2 scope field.
+func grantedScopes(decisions []acl.Decision) string {
+	var b strings.Builder
+	for _, d := range decisions {
+		if d.Granted == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(d.Scope.Type + ":" + d.Scope.Name + ":" + strings.Join(d.WireActions(), ","))
+	}
+	return b.String()
 }
 
 func (s *Server) checkThrottle(ctx context.Context, account, ip string) error {

@@ -1,6 +1,8 @@
 package users
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,12 +14,30 @@ import (
 
 // Account is a user of the registry.
 type Account struct {
-	Name     string    `yaml:"-"`
-	Hash     string    `yaml:"password"` // bcrypt hash, never a password
-	Teams    []string  `yaml:"teams,omitempty"`
-	Disabled bool      `yaml:"disabled,omitempty"`
-	Created  time.Time `yaml:"created"`
-	Changed  time.Time `yaml:"changed"`
+	Name     string   `yaml:"-"`
+	Hash     string   `yaml:"password"` // bcrypt hash, never a password
+	Teams    []string `yaml:"teams,omitempty"`
+	Disabled bool     `yaml:"disabled,omitempty"`
+	// Robot marks an account for machines (CI), made by "robot add".
+	Robot bool `yaml:"robot,omitempty"`
+	// Expires is when the account stops working; zero means never.
+	Expires time.Time `yaml:"expires,omitempty"`
+	Created time.Time `yaml:"created"`
+	Changed time.Time `yaml:"changed"`
+}
+
+// Active reports whether the account may sign in at now: not disabled and
+// not expired.
+func (a *Account) Active(now time.Time) bool {
+	return !a.Disabled && (a.Expires.IsZero() || now.Before(a.Expires))
+}
+
+// Stamp identifies the account's current password. Refresh tokens carry
+// the stamp of the password they were issued under, so setting a new
+// password ends them all without a list to clean up.
+func (a *Account) Stamp() string {
+	sum := sha256.Sum256([]byte(a.Hash))
+	return hex.EncodeToString(sum[:8])
 }
 
 // Limits on names and passwords.

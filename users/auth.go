@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -49,7 +50,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, name, password string)
 	if err != nil {
 		return Account{}, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(acct.Hash), []byte(password)) != nil || acct.Disabled {
+	if bcrypt.CompareHashAndPassword([]byte(acct.Hash), []byte(password)) != nil || !acct.Active(time.Now()) {
 		return Account{}, ErrBadCredentials
 	}
 	return acct, nil

@@ -6,15 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
-	"os"
 	"slices"
-	"sync/atomic"
 
-	"github.com/google/renameio/v2"
 	"go.yaml.in/yaml/v3"
-	"golang.org/x/sys/unix"
 )
 
 // ErrInvalidFile is wrapped by every error of ParseFile.
@@ -25,13 +20,12 @@ var ErrInvalidFile = errors.New("invalid users file")
 // only if the file parses and validates, so a bad edit leaves the last good
 // state in force.
 type File struct {
-	path string
-	snap atomic.Pointer[map[string]Account]
+	m mapFile[Account]
 }
 
 // OpenFile loads the users file at path. A missing file is an empty store.
 func OpenFile(path string) (*File, error) {
-	f := &File{path: path}
+	f := &File{m: mapFile[Account]{path: path, parse: ParseFile, marshal: MarshalFile}}
 	if err := f.Reload(); err != nil {
 		return nil, err
 	}
@@ -39,21 +33,14 @@ func OpenFile(path string) (*File, error) {
 }
 
 // Path returns the file the store reads.
-func (f *File) Path() string { return f.path }
+func (f *File) Path() string { return f.m.path }
 
 // Reload reads the file again and, if it is valid, serves it from now on.
-func (f *File) Reload() error {
-	accounts, err := readFile(f.path)
-	if err != nil {
-		return err
-	}
-	f.snap.Store(&accounts)
-	return nil
-}
+func (f *File) Reload() error { return f.m.reload() }
 
 // Lookup returns the account named name.
 func (f *File) Lookup(_ context.Context, name string) (Account, error) {
-	a, ok := (*f.snap.Load())[name]
+	a, ok := f.m.load()[name]
 	if !ok {
 		return Account{}, ErrNotFound
 	}
@@ -62,7 +49,7 @@ func (f *File) Lookup(_ context.Context, name string) (Account, error) {
 
 // List returns every account, sorted by name.
 func (f *File) List(context.Context) ([]Account, error) {
-	m := *f.snap.Load()
+	m := f.m.load()
 	out := make([]Account, 0, len(m))
 	for _, name := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[name])
@@ -71,33 +58,10 @@ func (f *File) List(context.Context) ([]Account, error) {
 }
 
 // Update applies fn to the accounts as they are in the file and writes
-// the result back. An exclusive lock on a file beside the users file makes
-// concurrent updates, from this process or another command, apply one
-// after the other so that none is lost; the write is a rename, so a reader
-// sees the old file or the new one, never a mix.
+// the result back. Concurrent updates, from this process or another
+// command, apply one after the other so that none is lost.
 func (f *File) Update(fn func(accounts map[string]Account) error) error {
-	unlock, err := lockFile(f.path + ".lock")
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
-	accounts, err := readFile(f.path)
-	if err != nil {
-		return err
-	}
-	if err := fn(accounts); err != nil {
-		return err
-	}
-	data, err := MarshalFile(accounts)
-	if err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(f.path, data, 0o600, renameio.WithStaticPermissions(0o600)); err != nil {
-		return fmt.Errorf("write users file: %w", err)
-	}
-	f.snap.Store(&accounts)
-	return nil
+	return f.m.update(fn)
 }
 
 // Add stores new accounts. If any name is taken it fails with ErrExists
@@ -140,33 +104,6 @@ func (f *File) Delete(_ context.Context, name string) error {
 		delete(accounts, name)
 		return nil
 	})
-}
-
-func lockFile(path string) (unlock func(), err error) {
-	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", err)
-	}
-	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("lock users file: %w", err)
-	}
-	return func() { lf.Close() }, nil
-}
-
-func readFile(path string) (map[string]Account, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]Account{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	accounts, err := ParseFile(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return accounts, nil
 }
 
 // ParseFile parses a users file. Errors name the line of the account at

@@ -18,7 +18,8 @@ import (
 //
 //	{regauth}:users          set of account names
 //	{regauth}:user:NAME      hash: hash, teams (comma-separated), disabled
-//	                         ("1" or absent), created, changed (RFC 3339)
+//	                         and robot ("1" or absent), expires, created,
+//	                         changed (RFC 3339)
 //	{regauth}:changes        pub/sub channel; each write publishes the name
 const (
 	redisUsersKey      = "{regauth}:users"
@@ -218,16 +219,25 @@ func encodeAccount(a Account) map[string]any {
 	if a.Disabled {
 		m["disabled"] = "1"
 	}
+	if a.Robot {
+		m["robot"] = "1"
+	}
+	if !a.Expires.IsZero() {
+		m["expires"] = a.Expires.UTC().Format(time.RFC3339)
+	}
 	return m
 }
 
 func decodeAccount(name string, f map[string]string) (Account, error) {
-	a := Account{Name: name, Hash: f["hash"], Disabled: f["disabled"] == "1"}
+	a := Account{Name: name, Hash: f["hash"], Disabled: f["disabled"] == "1", Robot: f["robot"] == "1"}
 	if f["teams"] != "" {
 		a.Teams = strings.Split(f["teams"], ",")
 	}
 	a.Created, _ = time.Parse(time.RFC3339, f["created"])
 	a.Changed, _ = time.Parse(time.RFC3339, f["changed"])
+	if f["expires"] != "" {
+		a.Expires, _ = time.Parse(time.RFC3339, f["expires"])
+	}
 	if _, err := bcryptCost(a.Hash); err != nil {
 		return Account{}, fmt.Errorf("redis: account %s: stored hash is not bcrypt", name)
 	}

@@ -24,6 +24,8 @@ type config struct {
 	BcryptCost int           `mapstructure:"bcrypt_cost"`
 	Store      string        `mapstructure:"store"`
 	Users      string        `mapstructure:"users"`
+	Tokens     string        `mapstructure:"tokens"`
+	RefreshTTL time.Duration `mapstructure:"refresh_ttl"`
 	ACL        string        `mapstructure:"acl"`
 	PKIDir     string        `mapstructure:"pki_dir"`
 	TLS        struct {

@@ -161,6 +161,8 @@ addr: {{.tokenAddr | printf "%q"}}
 token_ttl: 5m
 bcrypt_cost: 10
 users: users.yaml
+tokens: tokens.yaml
+refresh_ttl: 2160h
 acl: acl.yaml
 pki_dir: pki
 tls:

@@ -38,6 +38,8 @@ func newRootCommand() *cobra.Command {
 		newRegistryConfigCommand(),
 		newTeamCommand(),
 		newACLCommand(),
+		newTokenCommand(),
+		newRobotCommand(),
 	)
 	return root
 }

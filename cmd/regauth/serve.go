@@ -64,16 +64,16 @@ func newTokenServer(ctx context.Context, c *config, log *slog.Logger) (*tokenser
 		return nil, err
 	}
 
-	store, failures, err := openBackend(c)
+	b, err := openBackend(c)
 	if err != nil {
 		return nil, err
 	}
-	if f, ok := store.(*users.File); ok {
-		if err := watchFile(ctx, log, "users", f.Path(), f.Reload); err != nil {
+	for path, reload := range b.files {
+		if err := watchFile(ctx, log, "accounts", path, reload); err != nil {
 			return nil, err
 		}
 	}
-	auth, err := users.NewAuthenticator(store, c.BcryptCost)
+	auth, err := users.NewAuthenticator(b.users, c.BcryptCost)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,12 @@ func newTokenServer(ctx context.Context, c *config, log *slog.Logger) (*tokenser
 		Issuer:   c.Issuer,
 		TokenTTL: c.TokenTTL,
 		Logger:   log,
-		Limiter:  throttle.New(throttle.DefaultPolicy, failures),
+		Limiter:  throttle.New(throttle.DefaultPolicy, b.failures),
+		Refresher: &users.Refresher{
+			Accounts: b.users,
+			Tokens:   b.tokens,
+			TTL:      c.RefreshTTL,
+		},
 	}, signer, auth, rules.Policy), nil
 }
 

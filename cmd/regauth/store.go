@@ -11,30 +11,52 @@ import (
 	"github.com/regauth/regauth/users"
 )
 
-// openStore returns the account store the configuration names: Redis when
-// store is a redis:// or rediss:// URL (also set by REGAUTH_STORE), the
-// users file otherwise.
-func openStore(c *config) (users.Store, error) {
-	store, _, err := openBackend(c)
-	return store, err
+// backend is where accounts, refresh tokens and failed-login counts live.
+type backend struct {
+	users    users.Store
+	tokens   users.TokenStore
+	failures throttle.Counter
+	// files are the files a server must watch, with their reload.
+	files map[string]func() error
 }
 
-// openBackend returns the account store and the failed-login counter that
-// goes with it: in Redis, shared by every token server, with the Redis
-// store; in memory with the file store.
-func openBackend(c *config) (users.Store, throttle.Counter, error) {
+// openStore returns the account store the configuration names.
+func openStore(c *config) (users.Store, error) {
+	b, err := openBackend(c)
+	if err != nil {
+		return nil, err
+	}
+	return b.users, nil
+}
+
+// openBackend opens the stores the configuration names: all in Redis,
+// shared by every token server, when store is a redis:// or rediss:// URL
+// (also set by REGAUTH_STORE); otherwise the users and tokens files, with
+// failed logins counted in memory.
+func openBackend(c *config) (*backend, error) {
 	switch {
 	case c.Store == "" || c.Store == "file":
-		store, err := users.OpenFile(c.path(c.Users))
-		return store, throttle.NewMemory(nil), err
+		u, err := users.OpenFile(c.path(c.Users))
+		if err != nil {
+			return nil, err
+		}
+		t, err := users.OpenTokenFile(c.path(c.Tokens))
+		if err != nil {
+			return nil, err
+		}
+		return &backend{
+			users: u, tokens: t, failures: throttle.NewMemory(nil),
+			files: map[string]func() error{u.Path(): u.Reload, t.Path(): t.Reload},
+		}, nil
 	case strings.HasPrefix(c.Store, "redis://"), strings.HasPrefix(c.Store, "rediss://"):
 		client, err := users.ParseRedisURL(c.Store)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return users.NewRedis(client), throttle.NewRedis(client), nil
+		r := users.NewRedis(client)
+		return &backend{users: r, tokens: r, failures: throttle.NewRedis(client)}, nil
 	}
-	return nil, nil, fmt.Errorf("config: store: want file, redis:// or rediss://")
+	return nil, fmt.Errorf("config: store: want file, redis:// or rediss://")
 }
 
 // watchFile reloads with reload each time the file at path changes, and

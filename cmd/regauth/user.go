@@ -30,6 +30,8 @@ sees every change at once.`,
 		newUserPasswdCommand(),
 		newUserDelCommand(),
 		newUserListCommand(),
+		newUserStatusCommand("disable", "Stop an account from logging in; its tokens stop working", true),
+		newUserStatusCommand("enable", "Let a disabled account log in again", false),
 		newUserImportCommand(),
 		newUserExportCommand(),
 	)
@@ -135,6 +137,31 @@ func newUserDelCommand() *cobra.Command {
 	}
 }
 
+func newUserStatusCommand(verb, short string, disabled bool) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb + " NAME...",
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, store, err := storeCommand(cmd)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				err := store.Modify(cmd.Context(), name, func(a *users.Account) error {
+					a.Disabled, a.Changed = disabled, time.Now().UTC()
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%sd %s\n", verb, name)
+			}
+			return nil
+		},
+	}
+}
+
 func newUserListCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
@@ -150,18 +177,40 @@ func newUserListCommand() *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tTEAMS\tSTATUS\tCREATED\tCHANGED")
+			fmt.Fprintln(tw, "NAME\tKIND\tTEAMS\tSTATUS\tCREATED\tCHANGED\tEXPIRES")
+			now := time.Now()
 			for _, a := range accts {
-				status := "active"
-				if a.Disabled {
-					status = "disabled"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, strings.Join(a.Teams, ","), status,
-					a.Created.Format(time.RFC3339), a.Changed.Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, kind(a), strings.Join(a.Teams, ","),
+					status(a, now), a.Created.Format(time.RFC3339), a.Changed.Format(time.RFC3339),
+					expiry(a))
 			}
 			return tw.Flush()
 		},
 	}
+}
+
+func kind(a users.Account) string {
+	if a.Robot {
+		return "robot"
+	}
+	return "user"
+}
+
+func status(a users.Account, now time.Time) string {
+	switch {
+	case a.Disabled:
+		return "disabled"
+	case !a.Active(now):
+		return "expired"
+	}
+	return "active"
+}
+
+func expiry(a users.Account) string {
+	if a.Expires.IsZero() {
+		return "never"
+	}
+	return a.Expires.Format(time.RFC3339)
 }
 
 // readPassword reads a password from in: the first line when fromStdin is
