@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -64,6 +65,14 @@ func (l Layout) Init(opts InitOptions) error {
 	if opts.SigningKey == "" {
 		opts.SigningKey = ECDSAP256
 	}
+	// Bad options fail before anything is written: a half-made PKI would
+	// make the corrected command fail with ErrExists.
+	if len(opts.Hosts) == 0 {
+		return errors.New("server certificate needs at least one host")
+	}
+	if !slices.Contains(KeyTypes, opts.SigningKey) {
+		return fmt.Errorf("%w %q (want one of %v)", ErrUnknownKeyType, opts.SigningKey, KeyTypes)
+	}
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return err
 	}
@@ -96,7 +105,8 @@ func (l Layout) issueServer(ca *CA, hosts []string, now time.Time) error {
 
 // IssueSigning creates a new token signing key of type kt and its
 // certificate from ca, replacing the layout's current ones. The certificate
-// file holds the chain up to the CA, as the token's x5c header carries it.
+// file holds the signing certificate alone, as the token's x5c header
+// carries it: registries verify it against the CA they are configured with.
 func (l Layout) IssueSigning(ca *CA, kt KeyType, now time.Time) error {
 	key, err := GenerateKey(kt)
 	if err != nil {
@@ -109,16 +119,21 @@ func (l Layout) IssueSigning(ca *CA, kt KeyType, now time.Time) error {
 	return l.writePair(SigningCertFile, SigningKeyFile, cert, key)
 }
 
-// writePair writes the key before the certificate: a reader that loads the
-// pair while it changes then fails on a mismatch instead of using a
-// certificate whose key it does not have.
 func (l Layout) writePair(certName, keyName string, cert *x509.Certificate, key crypto.Signer,
 	chain ...*x509.Certificate) error {
-	if err := WriteKey(l.Path(keyName), key); err != nil {
-		return fmt.Errorf("write %s: %w", keyName, err)
+	return WritePair(l.Path(certName), l.Path(keyName), key, append([]*x509.Certificate{cert}, chain...)...)
+}
+
+// WritePair writes a private key and its certificate chain, the key first:
+// a reader that loads the pair while it changes then fails on a mismatch
+// and keeps what it had, rather than use a certificate whose key it does
+// not have.
+func WritePair(certPath, keyPath string, key crypto.Signer, chain ...*x509.Certificate) error {
+	if err := WriteKey(keyPath, key); err != nil {
+		return fmt.Errorf("write %s: %w", keyPath, err)
 	}
-	if err := WriteCertificates(l.Path(certName), append([]*x509.Certificate{cert}, chain...)...); err != nil {
-		return fmt.Errorf("write %s: %w", certName, err)
+	if err := WriteCertificates(certPath, chain...); err != nil {
+		return fmt.Errorf("write %s: %w", certPath, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,15 @@ type Config struct {
 	Limiter *throttle.Limiter
 	// Refresher issues and checks refresh tokens; nil disables them.
 	Refresher Refresher
+	// Metrics records Prometheus series; nil records nothing.
+	Metrics *Metrics
+	// TrustedProxies are the peers whose X-Forwarded-For header names the
+	// client. From anyone else the header is ignored: a client could
+	// write any address there.
+	TrustedProxies []netip.Prefix
+	// Ping reports whether the account store can be reached, for
+	// readiness; nil means it always can.
+	Ping func(context.Context) error
 }
 
 // Refresher issues refresh tokens at login and checks them at refresh.
@@ -91,7 +101,7 @@ func (s *Server) SetSigner(signer *Signer) { s.signer.Store(signer) }
 // and POST with an OAuth 2 form, password or refresh token grant.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
-	ev := auditEvent{clientIP: clientIP(r), method: r.Method}
+	ev := auditEvent{clientIP: clientIP(r, s.cfg.TrustedProxies), method: r.Method}
 
 	resp, err := s.serve(w, r, &ev)
 	if err != nil {
@@ -107,6 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ev.duration = s.cfg.Now().Sub(start)
 	ev.log(r.Context(), s.cfg.Logger)
+	s.cfg.Metrics.observeRequest(&ev)
 }
 
 // tokenResponse is the body of a successful answer. token and access_token
@@ -160,6 +171,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *auditEvent) (
 		if err != nil {
 			return nil, unavailable(err)
 		}
+		s.cfg.Metrics.observeRefresh("issued")
 		resp.RefreshToken, ev.refreshID = rt, rec.ID
 	}
 	return resp, nil
@@ -196,10 +208,12 @@ func (s *Server) checkRefresh(ctx context.Context, req *tokenRequest, ev *auditE
 	ev.refreshID, ev.account = rec.ID, rec.Account
 	switch {
 	case errors.Is(err, users.ErrInvalidToken):
+		s.cfg.Metrics.observeRefresh("refused")
 		return users.Account{}, invalidRefresh(err)
 	case err != nil:
 		return users.Account{}, unavailable(err)
 	}
+	s.cfg.Metrics.observeRefresh("accepted")
 	return acct, nil
 }
 
@@ -210,7 +224,9 @@ func (s *Server) checkPassword(ctx context.Context, req *tokenRequest, ip string
 		return users.Account{}, err
 	}
 
+	start := time.Now()
 	acct, err := s.accounts.Authenticate(ctx, req.user, req.password)
+	s.cfg.Metrics.observePassword(passwordResult(err), time.Since(start).Seconds())
 	switch {
 	case errors.Is(err, users.ErrBadCredentials):
 		if s.cfg.Limiter != nil {
@@ -229,6 +245,16 @@ func (s *Server) checkPassword(ctx context.Context, req *tokenRequest, ip string
 		}
 	}
 	return acct, nil
+}
+
+func passwordResult(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, users.ErrBadCredentials):
+		return "bad"
+	}
+	return "error"
 }
 
 // grantedScopes returns the granted scopes in the space-separated form of
@@ -284,10 +310,41 @@ func (s *Server) claims(subj acl.Subject, decisions []acl.Decision) *Claims {
 	}
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientIP returns the address of the client. Behind a trusted proxy it is
+// the last address in X-Forwarded-For that is not itself a trusted proxy:
+// addresses further left were written by the client and prove nothing.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(peer); err == nil {
+		peer = host
 	}
-	return host
+	if len(trusted) == 0 || !isTrusted(peer, trusted) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			break
+		}
+		if !isTrusted(hop, trusted) {
+			return hop
+		}
+		peer = hop
+	}
+	return peer
+}
+
+func isTrusted(addr string, trusted []netip.Prefix) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

@@ -17,6 +17,7 @@ type Signer struct {
 	kp     *pki.KeyPair
 	method jwt.SigningMethod
 	x5c    []string
+	kid    string
 }
 
 // NewSigner returns a Signer for kp. The algorithm follows the key: ES256,
@@ -31,7 +32,11 @@ func NewSigner(kp *pki.KeyPair) (*Signer, error) {
 	for i, c := range kp.Chain {
 		x5c[i] = base64.StdEncoding.EncodeToString(c.Raw)
 	}
-	return &Signer{kp: kp, method: method, x5c: x5c}, nil
+	kid, err := thumbprint(kp.Key.Public())
+	if err != nil {
+		return nil, err
+	}
+	return &Signer{kp: kp, method: method, x5c: x5c, kid: kid}, nil
 }
 
 func methodFor(kp *pki.KeyPair) (jwt.SigningMethod, error) {
@@ -61,7 +66,10 @@ func (s *Signer) KeyPair() *pki.KeyPair { return s.kp }
 // Sign returns the compact serialisation of a token holding claims.
 func (s *Signer) Sign(claims *Claims) (string, error) {
 	t := jwt.NewWithClaims(s.method, claims)
+	// Registries check x5c first and then ignore kid; kid serves
+	// verifiers that know the key from the JWKS instead.
 	t.Header["x5c"] = s.x5c
+	t.Header["kid"] = s.kid
 	signed, err := t.SignedString(s.kp.Key)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)

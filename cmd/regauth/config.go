@@ -28,7 +28,9 @@ type config struct {
 	RefreshTTL time.Duration `mapstructure:"refresh_ttl"`
 	ACL        string        `mapstructure:"acl"`
 	PKIDir     string        `mapstructure:"pki_dir"`
-	TLS        struct {
+	// TrustedProxies are CIDRs whose X-Forwarded-For names the client.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	TLS            struct {
 		Cert         string `mapstructure:"cert"`
 		Key          string `mapstructure:"key"`
 		InsecureHTTP bool   `mapstructure:"insecure_http"`

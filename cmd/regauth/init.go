@@ -165,6 +165,7 @@ tokens: tokens.yaml
 refresh_ttl: 2160h
 acl: acl.yaml
 pki_dir: pki
+trusted_proxies: []
 tls:
   cert: pki/server.crt
   key: pki/server.key

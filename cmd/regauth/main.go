@@ -40,6 +40,7 @@ func newRootCommand() *cobra.Command {
 		newACLCommand(),
 		newTokenCommand(),
 		newRobotCommand(),
+		newPKICommand(),
 	)
 	return root
 }

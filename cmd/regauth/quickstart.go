@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -69,7 +68,7 @@ func runQuickstart(cmd *cobra.Command, dir, addr string, hosts []string) error {
 	if err != nil {
 		return err
 	}
-	ts, err := newTokenServer(cmd.Context(), c, log)
+	a, err := newApp(cmd.Context(), c, log)
 	if err != nil {
 		return err
 	}
@@ -91,10 +90,8 @@ func runQuickstart(cmd *cobra.Command, dir, addr string, hosts []string) error {
 	}
 	defer registry.Shutdown()
 
-	mux := http.NewServeMux()
-	mux.Handle("/token", ts)
-	mux.Handle("/", registryconf.WithRequestRealm(registry, "/token"))
-	return listenAndServe(cmd.Context(), c, mux, log)
+	a.mux.Handle("/", registryconf.WithRequestRealm(registry, "/token"))
+	return listenAndServe(cmd.Context(), c, a.mux, a.tlsCert, log)
 }
 
 // createQuickstart runs init for an all-in-one deployment and adds the

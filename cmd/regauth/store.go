@@ -8,6 +8,7 @@ import (
 
 	"github.com/regauth/regauth/internal/filewatch"
 	"github.com/regauth/regauth/throttle"
+	"github.com/regauth/regauth/tokenserver"
 	"github.com/regauth/regauth/users"
 )
 
@@ -18,6 +19,8 @@ type backend struct {
 	failures throttle.Counter
 	// files are the files a server must watch, with their reload.
 	files map[string]func() error
+	// ping checks that the store answers; nil for files.
+	ping func(context.Context) error
 }
 
 // openStore returns the account store the configuration names.
@@ -54,23 +57,32 @@ func openBackend(c *config) (*backend, error) {
 			return nil, err
 		}
 		r := users.NewRedis(client)
-		return &backend{users: r, tokens: r, failures: throttle.NewRedis(client)}, nil
+		ping := func(ctx context.Context) error { return client.Ping(ctx).Err() }
+		return &backend{users: r, tokens: r, failures: throttle.NewRedis(client), ping: ping}, nil
 	}
 	return nil, fmt.Errorf("config: store: want file, redis:// or rediss://")
 }
 
-// watchFile reloads with reload each time the file at path changes, and
-// logs the outcome. A failed reload leaves the last good state in force.
-func watchFile(ctx context.Context, log *slog.Logger, what, path string, reload func() error) error {
-	return filewatch.Watch(ctx, path,
+// watcher reloads files when they change, logs the outcome and counts it.
+// A failed reload leaves the last good state in force.
+type watcher struct {
+	ctx     context.Context
+	log     *slog.Logger
+	metrics *tokenserver.Metrics
+}
+
+func (w *watcher) watch(what, path string, reload func() error) error {
+	return filewatch.Watch(w.ctx, path,
 		func() {
 			if err := reload(); err != nil {
-				log.Error("reload refused; the last good state stays in force",
+				w.metrics.Reloads.WithLabelValues(what, "failed").Inc()
+				w.log.Error("reload refused; the last good state stays in force",
 					"what", what, "file", path, "err", err)
 				return
 			}
-			log.Info("reloaded", "what", what, "file", path)
+			w.metrics.Reloads.WithLabelValues(what, "ok").Inc()
+			w.log.Info("reloaded", "what", what, "file", path)
 		},
-		func(err error) { log.Warn("file watch", "what", what, "file", path, "err", err) },
+		func(err error) { w.log.Warn("file watch", "what", what, "file", path, "err", err) },
 	)
 }
