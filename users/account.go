@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -75,6 +76,14 @@ func ValidateName(name string) error {
 			"starting with a letter or digit", ErrInvalidName, name)
 	}
 	return nil
+}
+
+// FitsRepositoryPath reports whether name can stand in a repository path,
+// as ${account} and ${team} in rules do. Repository names are lowercase
+// and hold no "@": a rule "${account}/**" never matches for "Alice" or
+// "a@b.example". Such names are valid; rules just have to name them.
+func FitsRepositoryPath(name string) bool {
+	return !strings.ContainsAny(name, "@ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 }
 
 // ValidatePassword checks that a new password is usable with bcrypt.

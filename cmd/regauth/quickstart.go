@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/regauth/regauth/registryconf"
+	"github.com/regauth/regauth/registryconf/embedded"
 	"github.com/regauth/regauth/users"
 )
 
@@ -84,13 +85,13 @@ func runQuickstart(cmd *cobra.Command, dir, addr string, hosts []string) error {
 	if err != nil {
 		return err
 	}
-	registry, err := registryconf.NewEmbedded(cmd.Context(), regConfig)
+	registry, err := embedded.New(cmd.Context(), regConfig)
 	if err != nil {
 		return err
 	}
 	defer registry.Shutdown()
 
-	a.mux.Handle("/", registryconf.WithRequestRealm(registry, "/token"))
+	a.mux.Handle("/", embedded.WithRequestRealm(registry, "/token"))
 	return listenAndServe(cmd.Context(), c, a.mux, a.tlsCert, log)
 }
 

@@ -79,12 +79,24 @@ func newUserAddCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added %s\n", name)
+			warnPathNames(cmd, append([]string{name}, teams...))
 			return nil
 		},
 	}
 	cmd.Flags().StringSliceVar(&teams, "team", nil, "team the account belongs to (repeatable)")
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	return cmd
+}
+
+// warnPathNames warns about names that ${account} or ${team} rules can
+// never match.
+func warnPathNames(cmd *cobra.Command, names []string) {
+	for _, n := range names {
+		if !users.FitsRepositoryPath(n) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: %q has upper case or @: rules with "+
+				"${account} or ${team} cannot match it (repository names are lower case)\n", n)
+		}
+	}
 }
 
 func newUserPasswdCommand() *cobra.Command {

@@ -4,56 +4,45 @@ package v2_test
 // the harness is shared with the registry:3 tests.
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/docker/distribution/configuration"
 	"github.com/docker/distribution/registry/handlers"
 
-	"github.com/regauth/regauth/pki"
+	"github.com/regauth/regauth/registryconf"
 
 	// The registry authorises with tokens and keeps blobs in memory.
 	_ "github.com/docker/distribution/registry/auth/token"
 	_ "github.com/docker/distribution/registry/storage/driver/inmemory"
 )
 
-// registryConfig is the registry configuration, with the auth.token keys
-// that registryconf.Generate writes.
-//
-// NOTE(integration): this cannot be registryconf.Generate's output, as in
-// the registry:3 tests, because importing registryconf links the embedded
-// registry:3 code, and its init registers /debug/health on the default mux
-// exactly as registry:2's does: the test binary would panic before it runs.
-const registryConfig = `
-version: 0.1
-storage:
-  inmemory: {}
-  delete:
-    enabled: true
-http:
-  secret: %q
-auth:
-  token:
-    realm: %q
-    service: %q
-    issuer: %q
-    rootcertbundle: %q
-`
-
-// newRegistry returns the docker/distribution v2.8 registry trusting the CA
-// in certDir for tokens from realm.
+// newRegistry returns the docker/distribution v2.8 registry, configured
+// from the very file regauth generates for registry:3 as well: this is what
+// shows one file serves both. Only the storage differs: the generated file
+// keeps blobs on disk, the tests keep them in memory.
 func newRegistry(t *testing.T, realm, certDir string) http.Handler {
 	t.Helper()
-	data := fmt.Sprintf(registryConfig, rand.Text(), realm, service, issuer,
-		filepath.Join(certDir, pki.CACertFile))
-	cfg, err := configuration.Parse(strings.NewReader(data))
+	data, err := registryconf.Generate(registryconf.Options{
+		Realm:   realm,
+		Service: service,
+		Issuer:  issuer,
+		CertDir: certDir,
+		DataDir: t.TempDir(),
+	})
 	if err != nil {
-		t.Fatalf("parse registry config: %v", err)
+		t.Fatalf("generate registry config: %v", err)
+	}
+	cfg, err := configuration.Parse(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("registry:2 cannot parse the generated config: %v", err)
+	}
+	cfg.Storage = configuration.Storage{
+		"inmemory": configuration.Parameters{},
+		"delete":   configuration.Parameters{"enabled": true},
 	}
 
 	// NOTE(integration): the v2 App has no Shutdown; cancelling its context

@@ -1,4 +1,10 @@
-package registryconf
+// Package embedded runs a distribution registry (the code of registry:3)
+// inside the regauth process, for the all-in-one quickstart. It is apart
+// from registryconf because the registry's handlers register global HTTP
+// routes and metrics at start-up: a program that only writes or checks
+// registry configuration, or runs registry:2 code beside it, must not pull
+// them in.
+package embedded
 
 import (
 	"context"
@@ -8,6 +14,8 @@ import (
 
 	"github.com/distribution/distribution/v3/registry/handlers"
 
+	"github.com/regauth/regauth/registryconf"
+
 	// The embedded registry authorises with tokens and stores blobs on the
 	// filesystem; in-memory storage serves tests.
 	_ "github.com/distribution/distribution/v3/registry/auth/token"
@@ -15,16 +23,16 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 )
 
-// Embedded is a distribution registry running inside this process.
-type Embedded struct {
+// Registry is a distribution registry running inside this process.
+type Registry struct {
 	app *handlers.App
 }
 
-// NewEmbedded starts a registry from the configuration data, which may use
-// the filesystem or inmemory storage driver. The registry's own HTTP server
+// New starts a registry from the configuration data, which may use the
+// filesystem or inmemory storage driver. The registry's own HTTP server
 // settings (addr, tls) are ignored: the caller serves the handler.
-func NewEmbedded(ctx context.Context, data []byte) (e *Embedded, err error) {
-	cfg, err := Parse(data)
+func New(ctx context.Context, data []byte) (e *Registry, err error) {
+	cfg, err := registryconf.Parse(data)
 	if err != nil {
 		return nil, err
 	}
@@ -35,16 +43,16 @@ func NewEmbedded(ctx context.Context, data []byte) (e *Embedded, err error) {
 			err = fmt.Errorf("start embedded registry: %v", p)
 		}
 	}()
-	return &Embedded{app: handlers.NewApp(ctx, cfg)}, nil
+	return &Registry{app: handlers.NewApp(ctx, cfg)}, nil
 }
 
 // ServeHTTP serves the registry API.
-func (e *Embedded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.app.ServeHTTP(w, r)
 }
 
 // Shutdown stops the registry's background work.
-func (e *Embedded) Shutdown() error { return e.app.Shutdown() }
+func (e *Registry) Shutdown() error { return e.app.Shutdown() }
 
 var realmParam = regexp.MustCompile(`realm="[^"]*"`)
 
