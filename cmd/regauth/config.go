@@ -23,6 +23,11 @@ type config struct {
 	TokenTTL   time.Duration `mapstructure:"token_ttl"`
 	BcryptCost int           `mapstructure:"bcrypt_cost"`
 	Store      string        `mapstructure:"store"`
+	// PasswordCache bounds the memory of successful password checks.
+	PasswordCache struct {
+		Size int           `mapstructure:"size"`
+		TTL  time.Duration `mapstructure:"ttl"`
+	} `mapstructure:"password_cache"`
 	Users      string        `mapstructure:"users"`
 	Tokens     string        `mapstructure:"tokens"`
 	RefreshTTL time.Duration `mapstructure:"refresh_ttl"`

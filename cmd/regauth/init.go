@@ -160,6 +160,9 @@ realm: {{.realm | printf "%q"}}
 addr: {{.tokenAddr | printf "%q"}}
 token_ttl: 5m
 bcrypt_cost: 10
+password_cache:
+  size: 10000
+  ttl: 5m
 users: users.yaml
 tokens: tokens.yaml
 refresh_ttl: 2160h

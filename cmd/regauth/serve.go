@@ -97,6 +97,7 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	auth.EnableCache(c.PasswordCache.Size, c.PasswordCache.TTL)
 
 	rules, err := openRules(w, c.path(c.ACL))
 	if err != nil {
