@@ -85,6 +85,9 @@ func Parse(data []byte) (p *Policy, warnings []string, err error) {
 }
 
 func parseRule(node *yaml.Node) (Rule, string, error) {
+	if err := checkFields(node, map[*yaml.Node]bool{}); err != nil {
+		return Rule{}, "", err
+	}
 	var ry ruleYAML
 	if err := node.Decode(&ry); err != nil {
 		return Rule{}, "", err
@@ -129,6 +132,46 @@ func parseRule(node *yaml.Node) (Rule, string, error) {
 		warn = "push without pull: docker push also needs pull on the repository"
 	}
 	return r, warn, nil
+}
+
+// ruleFields are the keys a rule may have: the yaml tags of ruleYAML.
+var ruleFields = map[string]bool{
+	"accounts": true, "teams": true, "anonymous": true, "repositories": true,
+	"catalog": true, "actions": true, "deny": true, "comment": true,
+}
+
+// checkFields refuses a rule with a key ruleYAML does not have. The
+// decoder's KnownFields does not reach yaml.Node.Decode, and a dropped key
+// is dangerous here: a misspelt "deny" would load a deny rule as an allow.
+// Merge keys ("<<") are followed into the mappings they merge, each once,
+// as an anchor may hold an alias of itself.
+func checkFields(node *yaml.Node, seen map[*yaml.Node]bool) error {
+	if node.Kind == yaml.AliasNode && node.Alias != nil {
+		node = node.Alias
+	}
+	if node.Kind != yaml.MappingNode || seen[node] {
+		return nil // Decode reports a wrong kind or a loop
+	}
+	seen[node] = true
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		key, val := node.Content[i], node.Content[i+1]
+		if key.Value != "<<" {
+			if !ruleFields[key.Value] {
+				return fmt.Errorf("unknown field %q on line %d", key.Value, key.Line)
+			}
+			continue
+		}
+		merged := []*yaml.Node{val}
+		if val.Kind == yaml.SequenceNode {
+			merged = val.Content
+		}
+		for _, m := range merged {
+			if err := checkFields(m, seen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // matchesSubject reports whether the rule applies to subj.

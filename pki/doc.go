@@ -4,5 +4,6 @@
 //
 // The registry is configured to trust the CA, not one key: it verifies a
 // token's x5c chain against the CA, so the signing key can be replaced
-// without touching the registry. The package imports nothing of the project.
+// without touching the registry. Of the project it imports only the helper
+// that replaces files atomically.
 package pki

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/google/renameio/v2"
+	"github.com/regauth/regauth/internal/atomicfile"
 )
 
 // KeyPair is a private key with its certificate chain, leaf first.
@@ -30,7 +30,7 @@ func WriteCertificates(path string, certs ...*x509.Certificate) error {
 			return fmt.Errorf("encode certificate: %w", err)
 		}
 	}
-	return writeAtomic(path, buf.Bytes(), 0o644)
+	return atomicfile.Write(path, buf.Bytes(), 0o644)
 }
 
 // WriteKey writes key as a PKCS #8 PEM block to path, mode 0600.
@@ -40,7 +40,7 @@ func WriteKey(path string, key crypto.Signer) error {
 		return fmt.Errorf("marshal private key: %w", err)
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	return writeAtomic(path, data, 0o600)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // LoadCertificates reads every certificate in the PEM file at path.
@@ -73,7 +73,11 @@ func LoadKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(data)
+	block, rest := pem.Decode(data)
+	// openssl ecparam -genkey writes the curve in a block before the key.
+	for block != nil && block.Type == "EC PARAMETERS" {
+		block, rest = pem.Decode(rest)
+	}
 	if block == nil {
 		return nil, fmt.Errorf("%s: no PEM block found", path)
 	}
@@ -136,10 +140,4 @@ func LoadCA(certPath, keyPath string) (*CA, error) {
 		return nil, fmt.Errorf("%s is not a CA certificate", certPath)
 	}
 	return &CA{Cert: kp.Leaf(), Key: kp.Key}, nil
-}
-
-// writeAtomic writes data to path through a temporary file and a rename,
-// with exactly perm whatever the umask.
-func writeAtomic(path string, data []byte, perm os.FileMode) error {
-	return renameio.WriteFile(path, data, perm, renameio.WithStaticPermissions(perm))
 }

@@ -89,6 +89,10 @@ func writeError(w http.ResponseWriter, e *requestError, realm string) {
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", realm))
 	}
+	if e.status == http.StatusMethodNotAllowed {
+		// RFC 9110 section 15.5.6: a 405 lists the methods that work.
+		w.Header().Set("Allow", "GET, HEAD, POST")
+	}
 	code, ok := registryCodes[e.status]
 	if !ok {
 		code = "UNKNOWN"

@@ -7,7 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 
-	"github.com/google/renameio/v2"
+	"github.com/regauth/regauth/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,7 +71,7 @@ func (f *mapFile[V]) update(fn func(map[string]V) error) error {
 	if err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(f.path, data, 0o600, renameio.WithStaticPermissions(0o600)); err != nil {
+	if err := atomicfile.Write(f.path, data, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", f.path, err)
 	}
 	f.snap.Store(&m)

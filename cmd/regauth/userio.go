@@ -8,9 +8,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/regauth/regauth/internal/atomicfile"
 	"github.com/regauth/regauth/users"
 )
 
@@ -145,7 +145,7 @@ The hashes go to the file only, never to the terminal.`,
 			if err != nil {
 				return err
 			}
-			if err := renameio.WriteFile(output, data, 0o600, renameio.WithStaticPermissions(0o600)); err != nil {
+			if err := atomicfile.Write(output, data, 0o600); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "exported %d accounts to %s\n", len(accts), output)
