@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"reflect"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -118,7 +120,9 @@ func ParseFile(data []byte) (map[string]Account, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidFile, err)
 	}
 	accounts := map[string]Account{}
-	if doc.Users.Kind == 0 {
+	// "users:" with nothing under it is what removing the last account by
+	// hand leaves; refusing it would keep that account able to log in.
+	if doc.Users.Kind == 0 || doc.Users.Tag == "!!null" {
 		return accounts, nil
 	}
 	if doc.Users.Kind != yaml.MappingNode {
@@ -127,6 +131,9 @@ func ParseFile(data []byte) (map[string]Account, error) {
 	}
 	for i := 0; i+1 < len(doc.Users.Content); i += 2 {
 		key, val := doc.Users.Content[i], doc.Users.Content[i+1]
+		if err := checkAccountFields(key.Value, val); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidFile, err)
+		}
 		a, err := parseAccount(key, val)
 		if err != nil {
 			return nil, fmt.Errorf("%w: line %d: %v", ErrInvalidFile, key.Line, err)
@@ -137,6 +144,38 @@ func ParseFile(data []byte) (map[string]Account, error) {
 		accounts[a.Name] = a
 	}
 	return accounts, nil
+}
+
+// accountFields are the keys an account may have in the file: the YAML
+// names of Account's fields, so that a new field needs no change here.
+var accountFields = func() []string {
+	var names []string
+	t := reflect.TypeFor[Account]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}()
+
+// checkAccountFields refuses keys an account does not have. Node.Decode
+// does not apply the decoder's KnownFields, and a misspelt "teams" dropped
+// without a word would silently take an account out of its teams.
+func checkAccountFields(name string, val *yaml.Node) error {
+	for val.Kind == yaml.AliasNode && val.Alias != nil {
+		val = val.Alias
+	}
+	if val.Kind != yaml.MappingNode {
+		return nil // Decode reports the wrong kind
+	}
+	for i := 0; i+1 < len(val.Content); i += 2 {
+		if k := val.Content[i]; !slices.Contains(accountFields, k.Value) {
+			return fmt.Errorf("line %d: account %q: unknown field %q", k.Line, name, k.Value)
+		}
+	}
+	return nil
 }
 
 func parseAccount(key, val *yaml.Node) (Account, error) {

@@ -124,6 +124,9 @@ func (r *Redis) List(ctx context.Context) ([]Account, error) {
 
 // Add stores new accounts; if any name is taken it stores none.
 func (r *Redis) Add(ctx context.Context, accts ...Account) error {
+	if len(accts) == 0 {
+		return nil // WATCH and EXISTS refuse an empty key list
+	}
 	keys := make([]string, len(accts))
 	for i, a := range accts {
 		keys[i] = userKey(a.Name)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +133,31 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Fatal("a config without service was accepted")
 		}
 	})
+}
+
+// TestEveryKeyHasADefault walks the config struct: a key without a default
+// is invisible to viper's environment lookup, so REGAUTH_<KEY> would be
+// silently ignored for it.
+func TestEveryKeyHasADefault(t *testing.T) {
+	for _, key := range structKeys(reflect.TypeFor[config](), "") {
+		if _, ok := configDefaults[key]; !ok {
+			t.Errorf("config key %q has no default", key)
+		}
+	}
+}
+
+func structKeys(typ reflect.Type, prefix string) []string {
+	var keys []string
+	for f := range typ.Fields() {
+		tag := f.Tag.Get("mapstructure")
+		if tag == "" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Time]() {
+			keys = append(keys, structKeys(f.Type, prefix+tag+".")...)
+			continue
+		}
+		keys = append(keys, prefix+tag)
+	}
+	return keys
 }

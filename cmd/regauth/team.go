@@ -25,6 +25,9 @@ removing the last member ends it. Rules name teams with "teams:".`,
 			return a.JoinTeams([]string{team}, time.Now())
 		}),
 		newTeamChangeCommand("del", "Remove accounts from a team", func(a *users.Account, team string) error {
+			if !slices.Contains(a.Teams, team) {
+				return fmt.Errorf("%s is not in team %s", a.Name, team)
+			}
 			a.LeaveTeams([]string{team}, time.Now())
 			return nil
 		}),
@@ -46,6 +49,13 @@ func newTeamChangeCommand(verb, short string, change func(*users.Account, string
 			team := args[0]
 			if err := users.ValidateName(team); err != nil {
 				return err
+			}
+			// Every member must exist before any changes, so that a typo
+			// in the list does not leave the team half changed.
+			for _, member := range args[1:] {
+				if _, err := store.Lookup(cmd.Context(), member); err != nil {
+					return fmt.Errorf("%s: %w", member, err)
+				}
 			}
 			for _, member := range args[1:] {
 				err := store.Modify(cmd.Context(), member, func(a *users.Account) error {

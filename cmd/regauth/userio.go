@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,7 +81,7 @@ func withoutExisting(cmd *cobra.Command, store users.Store, accts []users.Accoun
 // htpasswd otherwise, and reports the lines it skips.
 func importAccounts(cmd *cobra.Command, data []byte, teams []string) ([]users.Account, error) {
 	now := time.Now()
-	if bytes.Contains(data, []byte("users:")) {
+	if isUsersFile(data) {
 		parsed, err := users.ParseFile(data)
 		if err != nil {
 			return nil, err
@@ -116,6 +117,22 @@ func importAccounts(cmd *cobra.Command, data []byte, teams []string) ([]users.Ac
 		accts = append(accts, a)
 	}
 	return accts, nil
+}
+
+// isUsersFile reports whether data is a users file rather than htpasswd:
+// its first line that is neither blank nor a comment is the "users:" key.
+// An htpasswd line for an account named "users" is "users:" followed by a
+// hash, never by nothing, a space or a brace.
+func isUsersFile(data []byte) bool {
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimRight(line, "\r\n")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rest, ok := strings.CutPrefix(line, "users:")
+		return ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t')
+	}
+	return false
 }
 
 func newUserExportCommand() *cobra.Command {

@@ -41,17 +41,21 @@ func Watch(ctx context.Context, path string, onChange func(), onError func(error
 		w.Close()
 		return fmt.Errorf("watch %s: %w", path, err)
 	}
-	go loop(ctx, w, abs, onChange, onError)
+	// The state the poll compares against is taken here, not in the
+	// goroutine: a change made after Watch returns but before the
+	// goroutine runs would otherwise become the baseline and, when no
+	// event names the file (a symbolic link swap), never be reported.
+	go loop(ctx, w, abs, stat(abs), onChange, onError)
 	return nil
 }
 
-func loop(ctx context.Context, w *fsnotify.Watcher, path string, onChange func(), onError func(error)) {
+func loop(ctx context.Context, w *fsnotify.Watcher, path string, last fileState,
+	onChange func(), onError func(error)) {
 	defer w.Close()
 	timer := time.NewTimer(0)
 	<-timer.C
 	poll := time.NewTicker(Poll)
 	defer poll.Stop()
-	last := stat(path)
 	for {
 		select {
 		case <-ctx.Done():
