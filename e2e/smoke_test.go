@@ -14,7 +14,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -72,7 +71,7 @@ func TestSmokeDockerDaemon(t *testing.T) {
 	t.Logf("dockerd %s", server)
 
 	ref := fmt.Sprintf("regauth-e2e/smoke:%d", time.Now().UnixNano())
-	run(t, layerTar(t), "docker", "import", "-", ref)
+	run(t, layerTar(t, "regauth end-to-end smoke test\n"), "docker", "import", "-", ref)
 	t.Cleanup(func() { run(t, nil, "docker", "image", "rm", ref) })
 
 	layers := run(t, nil, "docker", "image", "inspect",
@@ -239,31 +238,23 @@ func env(t *testing.T, name string) string {
 }
 
 // run runs a command with stdin, bounded by commandTimeout, and returns its
-// trimmed stdout. A failure fails the test and shows the command's stderr.
+// trimmed stdout. A failure fails the test and shows the command's output.
 func run(t *testing.T, stdin io.Reader, name string, args ...string) string {
 	t.Helper()
 
-	// Not t.Context(): that is already canceled when cleanups run.
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdin = stdin
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, stderr.String())
+	r := execute(nil, stdin, name, args...)
+	if r.err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), r.err, r.output())
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(r.stdout)
 }
 
-// layerTar returns a tar archive holding one small file, enough for
-// "docker import" to make a one-layer image.
-func layerTar(t *testing.T) io.Reader {
+// layerTar returns a tar archive holding one small file with content,
+// enough for "docker import" to make a one-layer image.
+func layerTar(t *testing.T, text string) io.Reader {
 	t.Helper()
 
-	content := []byte("regauth end-to-end smoke test\n")
+	content := []byte(text)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	header := &tar.Header{

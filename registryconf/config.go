@@ -1,14 +1,13 @@
 package registryconf
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"path"
 
 	"github.com/distribution/distribution/v3/configuration"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v2"
 )
 
 // Options describe a registry that trusts regauth. Paths are as the
@@ -115,27 +114,40 @@ func Generate(o Options) ([]byte, error) {
 		RootCertBundle: path.Join(o.CertDir, "ca.crt"),
 	}
 
-	var buf bytes.Buffer
-	buf.WriteString(header)
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&f); err != nil {
+	body, err := yaml.Marshal(&f)
+	if err != nil {
 		return nil, fmt.Errorf("encode registry config: %w", err)
 	}
-	if err := enc.Close(); err != nil {
+	data := append([]byte(header), body...)
+	if _, err := Parse(data); err != nil {
 		return nil, err
 	}
-	if _, err := Parse(buf.Bytes()); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
-// Parse parses a registry configuration with distribution's own parser.
+// Parse decodes a registry configuration with the registry's own types and
+// YAML decoder, strictly, and checks what a token-authenticated registry
+// needs. Unlike distribution's configuration.Parse it applies no REGISTRY_*
+// environment overrides: what regauth writes must not depend on the
+// environment of whoever runs it (skopeo's REGISTRY_AUTH_FILE, for one,
+// would read as an auth section).
 func Parse(data []byte) (*configuration.Configuration, error) {
-	cfg, err := configuration.Parse(bytes.NewReader(data))
-	if err != nil {
+	var cfg configuration.Configuration
+	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
 		return nil, fmt.Errorf("registry config: %w", err)
 	}
-	return cfg, nil
+	switch {
+	case cfg.Version != "0.1":
+		return nil, fmt.Errorf("registry config: version %q, want 0.1", cfg.Version)
+	case cfg.Storage.Type() == "":
+		return nil, errors.New("registry config: no storage")
+	case cfg.Auth.Type() != "token":
+		return nil, errors.New("registry config: auth is not token")
+	}
+	for _, key := range []string{"realm", "service", "issuer", "rootcertbundle"} {
+		if v, _ := cfg.Auth["token"][key].(string); v == "" {
+			return nil, fmt.Errorf("registry config: auth.token.%s is empty", key)
+		}
+	}
+	return &cfg, nil
 }

@@ -59,12 +59,27 @@ func newInitCommand() *cobra.Command {
 	return cmd
 }
 
+// runInit creates a deployment. Everything is prepared and checked before
+// the first file is written, so that a refused init leaves nothing behind
+// that a second try would trip over.
 func runInit(o initOptions) error {
 	if err := o.complete(); err != nil {
 		return err
 	}
+	files, err := o.files()
+	if err != nil {
+		return err
+	}
+	if !o.force {
+		for _, f := range files {
+			if _, err := os.Stat(f.path); !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%s exists (use --force to replace it)", f.path)
+			}
+		}
+	}
+
 	layout := pki.Layout{Dir: filepath.Join(o.dir, "pki")}
-	err := layout.Init(pki.InitOptions{
+	err = layout.Init(pki.InitOptions{
 		Hosts:      o.hosts,
 		SigningKey: pki.KeyType(o.keyType),
 		Force:      o.force,
@@ -72,23 +87,39 @@ func runInit(o initOptions) error {
 	if err != nil {
 		return err
 	}
-
-	files := []struct {
-		name string
-		data func() ([]byte, error)
-		perm os.FileMode
-	}{
-		{"config.yaml", o.configFile, 0o644},
-		{"users.yaml", func() ([]byte, error) { return []byte(usersStarter), nil }, 0o600},
-		{"acl.yaml", func() ([]byte, error) { return []byte(aclStarter), nil }, 0o644},
-		{"registry/config.yml", o.registryConfig, 0o644},
-	}
 	for _, f := range files {
-		if err := writeNew(filepath.Join(o.dir, f.name), f.data, f.perm, o.force); err != nil {
+		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.path, f.data, f.perm); err != nil {
 			return err
 		}
 	}
 	return os.MkdirAll(filepath.Join(o.dir, "registry", "data"), 0o755)
+}
+
+// initFile is a file init writes besides the PKI.
+type initFile struct {
+	path string
+	data []byte
+	perm os.FileMode
+}
+
+func (o *initOptions) files() ([]initFile, error) {
+	config, err := o.configFile()
+	if err != nil {
+		return nil, err
+	}
+	registry, err := o.registryConfig()
+	if err != nil {
+		return nil, err
+	}
+	return []initFile{
+		{filepath.Join(o.dir, "config.yaml"), config, 0o644},
+		{filepath.Join(o.dir, "users.yaml"), []byte(usersStarter), 0o600},
+		{filepath.Join(o.dir, "acl.yaml"), []byte(aclStarter), 0o644},
+		{filepath.Join(o.dir, "registry", "config.yml"), registry, 0o644},
+	}, nil
 }
 
 // complete checks the options and fills in the realm.
@@ -135,21 +166,6 @@ func (o *initOptions) registryConfig() ([]byte, error) {
 		CertDir: registryconf.ContainerCertDir,
 		DataDir: registryconf.ContainerDataDir,
 	})
-}
-
-// writeNew writes a file unless it exists and force is not set.
-func writeNew(path string, data func() ([]byte, error), perm os.FileMode, force bool) error {
-	if _, err := os.Stat(path); !force && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s exists (use --force to replace it)", path)
-	}
-	b, err := data()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, perm)
 }
 
 var configTemplate = template.Must(template.New("config").Parse(`# regauth configuration. Every key is described in config.example.yaml.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
 
 	"github.com/regauth/regauth/registryconf"
@@ -36,6 +37,7 @@ func New(ctx context.Context, data []byte) (e *Registry, err error) {
 	if err != nil {
 		return nil, err
 	}
+	applyDefaults(cfg)
 	// handlers.NewApp panics instead of returning an error when the auth
 	// or storage configuration is unusable, such as a missing CA file.
 	defer func() {
@@ -84,3 +86,19 @@ func (cw *challengeWriter) WriteHeader(status int) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (cw *challengeWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
+
+// applyDefaults fills in what the registry's own configuration parser
+// would, since registryconf.Parse leaves the REGISTRY_* environment and so
+// that parser out: without a page size the catalog and tag lists would be
+// empty.
+func applyDefaults(cfg *configuration.Configuration) {
+	if cfg.Log.Level == "" {
+		cfg.Log.Level = "info"
+	}
+	if cfg.Catalog.MaxEntries <= 0 {
+		cfg.Catalog.MaxEntries = 1000
+	}
+	if cfg.Tags.MaxTags <= 0 {
+		cfg.Tags.MaxTags = 1000
+	}
+}
