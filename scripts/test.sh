@@ -57,6 +57,8 @@ declare -A PACKAGE_OF=(
 	[/usr/bin/openssl]=openssl
 	[/etc/ssl/certs/ca-certificates.crt]=ca-certificates
 	[/usr/bin/setsid]=util-linux
+	[/usr/sbin/nginx]=nginx-light
+	[/usr/bin/docker-compose]=docker-compose
 )
 
 # State the exit trap cleans up.
@@ -308,9 +310,12 @@ delete_netns() {
 		fi
 		ip netns delete "$NETNS" || cleanup_problems+=("could not delete netns $NETNS")
 	fi
-	# Deleting the namespace deletes the pair; this covers a half-made one.
+	# Deleting the namespace deletes the pair, though not always at once;
+	# this covers a half-made one. A pair that vanished meanwhile is fine.
 	if ip link show "$VETH_HOST" >/dev/null 2>&1; then
-		ip link delete "$VETH_HOST" || cleanup_problems+=("could not delete $VETH_HOST")
+		ip link delete "$VETH_HOST" 2>/dev/null ||
+			! ip link show "$VETH_HOST" >/dev/null 2>&1 ||
+			cleanup_problems+=("could not delete $VETH_HOST")
 	fi
 }
 
