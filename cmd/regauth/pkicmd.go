@@ -22,11 +22,16 @@ func newPKICommand() *cobra.Command {
 	return cmd
 }
 
-// loadCA reads the CA named by the configuration; only rotation and
-// renewal need its key.
-func loadCA(c *config) (*pki.CA, error) {
+// caCommand loads the configuration named by the command's --config and
+// the CA it names; only rotation and renewal need the CA's key.
+func caCommand(cmd *cobra.Command) (*config, *pki.CA, error) {
+	c, err := loadConfig(mustString(cmd, "config"), nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	dir := c.path(c.PKIDir)
-	return pki.LoadCA(filepath.Join(dir, pki.CACertFile), filepath.Join(dir, pki.CAKeyFile))
+	ca, err := pki.LoadCA(filepath.Join(dir, pki.CACertFile), filepath.Join(dir, pki.CAKeyFile))
+	return c, ca, err
 }
 
 func newPKIRotateCommand() *cobra.Command {
@@ -41,11 +46,7 @@ the CA, so tokens signed by the old key stay valid until they expire and
 tokens signed by the new one are valid at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := loadConfig(mustString(cmd, "config"), nil)
-			if err != nil {
-				return err
-			}
-			ca, err := loadCA(c)
+			c, ca, err := caCommand(cmd)
 			if err != nil {
 				return err
 			}
@@ -86,11 +87,7 @@ The token server serves the new one without a restart; a registry reads its
 certificate at start and must be restarted to serve it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := loadConfig(mustString(cmd, "config"), nil)
-			if err != nil {
-				return err
-			}
-			ca, err := loadCA(c)
+			c, ca, err := caCommand(cmd)
 			if err != nil {
 				return err
 			}

@@ -77,11 +77,7 @@ func newTeamListCommand() *cobra.Command {
 		Short: "List teams and their members",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, store, err := storeCommand(cmd)
-			if err != nil {
-				return err
-			}
-			accts, err := store.List(cmd.Context())
+			accts, err := listAccounts(cmd)
 			if err != nil {
 				return err
 			}

@@ -26,11 +26,7 @@ func newTokenListCommand() *cobra.Command {
 		Short: "List refresh tokens by id, never their secrets",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := loadConfig(mustString(cmd, "config"), nil)
-			if err != nil {
-				return err
-			}
-			b, err := openBackend(c)
+			_, b, err := backendCommand(cmd)
 			if err != nil {
 				return err
 			}
@@ -60,11 +56,7 @@ func newTokenRevokeCommand() *cobra.Command {
 			if (len(args) == 0) == (user == "") {
 				return errors.New("give token ids or --user NAME, not both")
 			}
-			c, err := loadConfig(mustString(cmd, "config"), nil)
-			if err != nil {
-				return err
-			}
-			b, err := openBackend(c)
+			_, b, err := backendCommand(cmd)
 			if err != nil {
 				return err
 			}

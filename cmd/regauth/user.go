@@ -38,15 +38,34 @@ sees every change at once.`,
 	return cmd
 }
 
-// storeCommand loads the configuration and the store for a subcommand of
-// user or team.
+// storeCommand loads the configuration and the account store for a
+// subcommand of user, team or robot.
 func storeCommand(cmd *cobra.Command) (*config, users.Store, error) {
+	c, b, err := backendCommand(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, b.users, nil
+}
+
+// backendCommand loads the configuration named by the command's --config
+// and opens the stores it names.
+func backendCommand(cmd *cobra.Command) (*config, *backend, error) {
 	c, err := loadConfig(mustString(cmd, "config"), nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := openStore(c)
-	return c, store, err
+	b, err := openBackend(c)
+	return c, b, err
+}
+
+// listAccounts returns every account of the configured store.
+func listAccounts(cmd *cobra.Command) ([]users.Account, error) {
+	_, store, err := storeCommand(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return store.List(cmd.Context())
 }
 
 func newUserAddCommand() *cobra.Command {
@@ -180,11 +199,7 @@ func newUserListCommand() *cobra.Command {
 		Short: "List accounts with their teams and times (never their hashes)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, store, err := storeCommand(cmd)
-			if err != nil {
-				return err
-			}
-			accts, err := store.List(cmd.Context())
+			accts, err := listAccounts(cmd)
 			if err != nil {
 				return err
 			}

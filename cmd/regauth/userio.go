@@ -146,11 +146,7 @@ reads it back: this is how accounts move between the file store and Redis.
 The hashes go to the file only, never to the terminal.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, store, err := storeCommand(cmd)
-			if err != nil {
-				return err
-			}
-			accts, err := store.List(cmd.Context())
+			accts, err := listAccounts(cmd)
 			if err != nil {
 				return err
 			}
