@@ -8,7 +8,10 @@
 // parses the aud claim as a single string and rejects a token whose aud is
 // a list. These tests are what holds regauth to the single string.
 //
-// The package has no code of its own; the tests are in its _test.go files.
+// The package has no code of its own. Its _test.go files set up the
+// registry:2 code and check tokens with registry:2's own token package;
+// the tests that do not depend on the registry's generation have their
+// bodies in integration/internal/harness and run here against registry:2.
 // It is kept apart from the registry:3 tests because both registry versions
 // register the same global metrics and cannot share one test binary.
 package v2

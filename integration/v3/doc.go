@@ -4,7 +4,10 @@
 // a push or a pull succeeds only if the registry's own code accepts the
 // tokens regauth mints.
 //
-// The package has no code of its own; the tests are in its _test.go files.
+// The package has no code of its own. Its _test.go files set up the
+// registry:3 code and check tokens with registry:3's own token package;
+// the tests that do not depend on the registry's generation have their
+// bodies in integration/internal/harness and run here against registry:3.
 // It is kept apart from the registry:2 tests because both registry versions
 // register the same global metrics and cannot share one test binary.
 package v3

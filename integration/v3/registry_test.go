@@ -1,7 +1,7 @@
 package v3_test
 
 // This file is the one place the registry:3 code is set up; the rest of
-// the harness is shared with the registry:2 tests.
+// what the tests need is in package harness, shared with registry:2.
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
 
+	"github.com/regauth/regauth/integration/internal/harness"
 	"github.com/regauth/regauth/registryconf"
 
 	// The registry authorises with tokens and keeps blobs in memory.
@@ -28,8 +29,8 @@ func newRegistry(t *testing.T, realm, certDir string) http.Handler {
 	t.Setenv("OTEL_TRACES_EXPORTER", "none")
 	data, err := registryconf.Generate(registryconf.Options{
 		Realm:   realm,
-		Service: service,
-		Issuer:  issuer,
+		Service: harness.Service,
+		Issuer:  harness.Issuer,
 		CertDir: certDir,
 		DataDir: t.TempDir(),
 	})

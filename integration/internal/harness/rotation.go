@@ -1,4 +1,4 @@
-package v3_test
+package harness
 
 import (
 	"context"
@@ -15,18 +15,19 @@ import (
 	"github.com/regauth/regauth/pki"
 )
 
-// TestRotationWhileServing replaces the signing key while clients keep
-// asking for tokens and using them. No request may fail, and the registry
-// must accept tokens of the old key and of the new one alike: it trusts
-// the CA that issued both, not a key.
-func TestRotationWhileServing(t *testing.T) {
-	e := newEnv(t)
-	c := e.client(t, &alice)
-	c.pushRandom(t, "alice/app")
+// RunRotation replaces the signing key of the token server while clients
+// keep asking for tokens and using them on the registry newRegistry
+// returns. No request may fail, and the registry must accept tokens of the
+// old key and of the new one alike: it trusts the CA that issued both, not
+// a key.
+func RunRotation(t *testing.T, newRegistry RegistryFunc) {
+	e := NewEnv(t, newRegistry)
+	c := e.Client(t, &Alice)
+	c.PushRandom(t, "alice/app")
 	const scope = "repository:alice/app:pull"
 	const path = "/v2/alice/app/tags/list"
 
-	before := e.fetchToken(t, &alice, scope)
+	before := e.FetchToken(t, &Alice, scope)
 
 	// Workers ask for a token and use it, a bounded number of times each,
 	// while the key changes under them.
@@ -62,22 +63,24 @@ func TestRotationWhileServing(t *testing.T) {
 			len(failures), workers*rounds, failures[0])
 	}
 
-	after := e.fetchToken(t, &alice, scope)
+	after := e.FetchToken(t, &Alice, scope)
 	if x5c(t, before) == x5c(t, after) {
 		t.Fatal("the token after rotation carries the old signing certificate")
 	}
 	for name, tok := range map[string]string{"old key": before, "new key": after} {
-		if status, challenge := e.registryGet(t, path, tok); status != http.StatusOK {
+		if status, challenge := e.RegistryGet(t, path, tok); status != http.StatusOK {
 			t.Errorf("token of the %s: registry answers %d (%s)", name, status, challenge)
 		}
 	}
 }
 
-// tokenAndGet fetches a token as alice and reads the registry with it.
-func (e *env) tokenAndGet(ctx context.Context, scope, path string) error {
-	q := url.Values{"service": {service}, "scope": {scope}}
+// tokenAndGet fetches a token as Alice and reads the registry with it. It
+// returns an error rather than failing the test, so that workers may call
+// it from their own goroutines.
+func (e *Env) tokenAndGet(ctx context.Context, scope, path string) error {
+	q := url.Values{"service": {Service}, "scope": {scope}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.realm+"?"+q.Encode(), nil)
-	req.SetBasicAuth(alice.name, alice.password)
+	req.SetBasicAuth(Alice.Name, Alice.Password)
 	resp, err := e.transport.RoundTrip(req)
 	if err != nil {
 		return fmt.Errorf("token request: %w", err)
@@ -91,7 +94,8 @@ func (e *env) tokenAndGet(ctx context.Context, scope, path string) error {
 		return fmt.Errorf("token request: status %d, %v", resp.StatusCode, err)
 	}
 
-	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, "https://"+e.registry.RegistryStr()+path, nil)
+	u := "https://" + e.registry.RegistryStr() + path
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	req.Header.Set("Authorization", "Bearer "+body.Token)
 	resp, err = e.transport.RoundTrip(req)
 	if err != nil {
@@ -99,7 +103,8 @@ func (e *env) tokenAndGet(ctx context.Context, scope, path string) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("registry answered %d: %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		return fmt.Errorf("registry answered %d: %s",
+			resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 	return nil
 }

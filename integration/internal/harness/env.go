@@ -1,9 +1,4 @@
-package v3_test
-
-// This file builds the world the tests run in: a PKI, accounts, rules, the
-// token server and the registry, each on its own HTTPS server on loopback.
-// It is the same in the registry:2 and registry:3 tests, as is
-// flow_test.go; registry_test.go holds what differs.
+package harness
 
 import (
 	"crypto/tls"
@@ -18,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/regauth/regauth/acl"
@@ -28,56 +22,21 @@ import (
 )
 
 // The service and issuer that the token server and the registry agree on.
+// A RegistryFunc configures its registry with them.
 const (
-	service = "registry.test"
-	issuer  = "regauth-test"
+	Service = "registry.test"
+	Issuer  = "regauth-test"
 )
 
-// bcryptCost is the lowest cost bcrypt accepts, so that logins stay cheap.
-const bcryptCost = 4
+// RegistryFunc returns the handler of one registry generation, configured
+// the way regauth tells operators to: tokens from realm, for Service and
+// from Issuer, verified against the CA in the PKI directory certDir. It
+// registers its own cleanup with t.
+type RegistryFunc func(t *testing.T, realm, certDir string) http.Handler
 
-// account is a test user whose password the client knows.
-type account struct {
-	name, password string
-	teams          []string
-}
-
-var (
-	admin = account{name: "admin", password: "admin-password"}
-	alice = account{name: "alice", password: "alice-password"}
-	bob   = account{name: "bob", password: "bob-password"}
-	carol = account{name: "carol", password: "carol-password", teams: []string{"dev"}}
-)
-
-// rules is the policy under test. Every account owns its namespace; bob
-// may also read alice's; the dev team writes dev/** except dev/frozen/**;
-// anyone, logged in or not, reads public/**; only admin lists the catalog.
-const rules = `
-rules:
-  - accounts: [admin]
-    repositories: ["**"]
-    actions: ["*"]
-    catalog: true
-  - accounts: ["*"]
-    repositories: ["${account}/**"]
-    actions: [pull, push]
-  - accounts: [bob]
-    repositories: ["alice/**"]
-    actions: [pull]
-  - teams: [dev]
-    repositories: ["dev/**"]
-    actions: [pull, push]
-  - teams: [dev]
-    repositories: ["dev/frozen/**"]
-    actions: [push, delete]
-    deny: true
-  - anonymous: true
-    repositories: ["public/**"]
-    actions: [pull]
-`
-
-// env is one token server and one registry that trusts it.
-type env struct {
+// Env is one token server and one registry that trusts it, each on its own
+// HTTPS server on loopback, for the duration of one test.
+type Env struct {
 	ca       *pki.CA
 	roots    *x509.CertPool // the CA alone: what clients and the registry trust
 	tokens   *tokenserver.Server
@@ -87,9 +46,9 @@ type env struct {
 	transport *http.Transport
 }
 
-// newEnv starts a token server and a registry configured the way regauth
-// tells operators to configure theirs.
-func newEnv(t *testing.T) *env {
+// NewEnv starts a token server and the registry newRegistry returns, and
+// stops both when the test ends.
+func NewEnv(t *testing.T, newRegistry RegistryFunc) *Env {
 	t.Helper()
 	layout := pki.Layout{Dir: t.TempDir()}
 	err := layout.Init(pki.InitOptions{Hosts: []string{"127.0.0.1", "localhost"}})
@@ -105,7 +64,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatalf("load server certificate: %v", err)
 	}
-	e := &env{ca: ca, roots: x509.NewCertPool()}
+	e := &Env{ca: ca, roots: x509.NewCertPool()}
 	e.roots.AddCert(ca.Cert)
 	e.transport = newTransport(t, e.roots)
 
@@ -128,7 +87,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newTokenServer wires the token server from the signing key in layout, a
-// users file holding the test accounts, and rules.
+// users file holding the test accounts, and Rules.
 func newTokenServer(t *testing.T, layout pki.Layout) *tokenserver.Server {
 	t.Helper()
 	kp, err := pki.LoadKeyPair(layout.Path(pki.SigningCertFile), layout.Path(pki.SigningKeyFile))
@@ -144,13 +103,13 @@ func newTokenServer(t *testing.T, layout pki.Layout) *tokenserver.Server {
 	if err != nil {
 		t.Fatalf("open users file: %v", err)
 	}
-	for _, a := range []account{admin, alice, bob, carol} {
-		acct, err := users.NewAccount(a.name, a.password, a.teams, bcryptCost, time.Now())
+	for _, a := range []Account{Admin, Alice, Bob, Carol} {
+		acct, err := users.NewAccount(a.Name, a.Password, a.Teams, bcryptCost, time.Now())
 		if err != nil {
-			t.Fatalf("new account %s: %v", a.name, err)
+			t.Fatalf("new account %s: %v", a.Name, err)
 		}
 		if err := store.Add(t.Context(), acct); err != nil {
-			t.Fatalf("add account %s: %v", a.name, err)
+			t.Fatalf("add account %s: %v", a.Name, err)
 		}
 	}
 	auth, err := users.NewAuthenticator(store, bcryptCost)
@@ -158,14 +117,14 @@ func newTokenServer(t *testing.T, layout pki.Layout) *tokenserver.Server {
 		t.Fatalf("new authenticator: %v", err)
 	}
 
-	policy, warnings, err := acl.Parse([]byte(rules))
+	policy, warnings, err := acl.Parse([]byte(Rules))
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("parse rules: %v, warnings %q", err, warnings)
 	}
 
 	cfg := tokenserver.Config{
-		Service: service,
-		Issuer:  issuer,
+		Service: Service,
+		Issuer:  Issuer,
 		Logger:  slog.New(slog.NewTextHandler(t.Output(), nil)),
 	}
 	return tokenserver.New(cfg, signer, auth, func() *acl.Policy { return policy })
@@ -192,36 +151,19 @@ func newTransport(t *testing.T, roots *x509.CertPool) *http.Transport {
 	return tr
 }
 
-// newSigner issues a signing certificate of type kt from ca and returns a
-// signer for it.
-func newSigner(t *testing.T, ca *pki.CA, kt pki.KeyType) *tokenserver.Signer {
+// FetchToken asks the token server for scopes with a's credentials, or
+// anonymously when a is nil, and returns the token. Anything but a 200
+// with a token fails the test.
+func (e *Env) FetchToken(t *testing.T, a *Account, scopes ...string) string {
 	t.Helper()
-	key, err := pki.GenerateKey(kt)
-	if err != nil {
-		t.Fatalf("generate %s key: %v", kt, err)
-	}
-	cert, err := ca.IssueSigning("test signer "+string(kt), key.Public(), time.Now(), time.Hour)
-	if err != nil {
-		t.Fatalf("issue signing certificate: %v", err)
-	}
-	signer, err := tokenserver.NewSigner(&pki.KeyPair{Chain: []*x509.Certificate{cert}, Key: key})
-	if err != nil {
-		t.Fatalf("new signer: %v", err)
-	}
-	return signer
-}
-
-// fetchToken asks the token server for scopes with a's credentials, or
-// anonymously when a is nil, and returns the token.
-func (e *env) fetchToken(t *testing.T, a *account, scopes ...string) string {
-	t.Helper()
-	q := url.Values{"service": {service}, "scope": scopes}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.realm+"?"+q.Encode(), nil)
+	q := url.Values{"service": {Service}, "scope": scopes}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet,
+		e.realm+"?"+q.Encode(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a != nil {
-		req.SetBasicAuth(a.name, a.password)
+		req.SetBasicAuth(a.Name, a.Password)
 	}
 	resp, err := e.transport.RoundTrip(req)
 	if err != nil {
@@ -241,9 +183,10 @@ func (e *env) fetchToken(t *testing.T, a *account, scopes ...string) string {
 	return body.Token
 }
 
-// registryGet sends a GET to the registry API path with a Bearer token and
-// returns the status and the WWW-Authenticate challenge.
-func (e *env) registryGet(t *testing.T, path, token string) (status int, challenge string) {
+// RegistryGet sends a GET to the registry API path with a Bearer token and
+// returns the status and the WWW-Authenticate challenge. Only a failure to
+// get any answer fails the test.
+func (e *Env) RegistryGet(t *testing.T, path, token string) (status int, challenge string) {
 	t.Helper()
 	u := "https://" + e.registry.RegistryStr() + path
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
@@ -257,20 +200,4 @@ func (e *env) registryGet(t *testing.T, path, token string) (status int, challen
 	}
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
-}
-
-// claims returns valid claims for the registry granting access, as the
-// token server would write them.
-func claims(subject string, access ...tokenserver.Access) *tokenserver.Claims {
-	now := time.Now().Truncate(time.Second)
-	return &tokenserver.Claims{
-		Issuer:    issuer,
-		Subject:   subject,
-		Audience:  service,
-		ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)),
-		NotBefore: jwt.NewNumericDate(now),
-		IssuedAt:  jwt.NewNumericDate(now),
-		ID:        "test-" + subject,
-		Access:    access,
-	}
 }
