@@ -53,7 +53,10 @@ func newTokenRevokeCommand() *cobra.Command {
 		Use:   "revoke (ID... | --user NAME)",
 		Short: "Revoke refresh tokens; their holders must log in again",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (len(args) == 0) == (user == "") {
+			switch {
+			case len(args) == 0 && user == "":
+				return errors.New("name the tokens: give their ids, or --user NAME for all of an account's")
+			case len(args) > 0 && user != "":
 				return errors.New("give token ids or --user NAME, not both")
 			}
 			_, b, err := backendCommand(cmd)
@@ -74,9 +77,9 @@ func newTokenRevokeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked %d refresh tokens\n", n)
-			if n < len(args) {
-				return fmt.Errorf("%d of the ids given are unknown", len(args)-n)
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", plural(n, "refresh token", "refresh tokens"))
+			if unknown := len(args) - n; unknown > 0 {
+				return fmt.Errorf("%s: unknown or already revoked", plural(unknown, "id", "ids"))
 			}
 			return nil
 		},

@@ -107,6 +107,39 @@ func newUserAddCommand() *cobra.Command {
 	return cmd
 }
 
+// endTokens revokes every refresh token of account after its password
+// changed or it was disabled or removed. The tokens stop working at that
+// moment anyway (a disabled account's tokens are refused, a new password
+// ends those of the old); revoking them means that enabling the account
+// again does not bring them back, and that "token list" shows only tokens
+// that work.
+func endTokens(cmd *cobra.Command, b *backend, account string) error {
+	ts, err := b.tokens.ListTokens(cmd.Context(), account)
+	if err != nil {
+		return fmt.Errorf("list the refresh tokens of %s: %w", account, err)
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	n, err := b.tokens.RevokeTokens(cmd.Context(), ids...)
+	if err != nil {
+		return fmt.Errorf("revoke the refresh tokens of %s: %w", account, err)
+	}
+	if n > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", plural(n, "refresh token of "+account, "refresh tokens of "+account))
+	}
+	return nil
+}
+
+// plural returns "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // warnPathNames warns about names that ${account} or ${team} rules can
 // never match.
 func warnPathNames(cmd *cobra.Command, names []string) {
@@ -125,7 +158,7 @@ func newUserPasswdCommand() *cobra.Command {
 		Short: "Set an account's password",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, store, err := storeCommand(cmd)
+			c, b, err := backendCommand(cmd)
 			if err != nil {
 				return err
 			}
@@ -133,14 +166,14 @@ func newUserPasswdCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			err = store.Modify(cmd.Context(), args[0], func(a *users.Account) error {
+			err = b.users.Modify(cmd.Context(), args[0], func(a *users.Account) error {
 				return a.SetPassword(password, c.BcryptCost, time.Now())
 			})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "changed the password of %s\n", args[0])
-			return nil
+			return endTokens(cmd, b, args[0])
 		},
 	}
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
@@ -153,15 +186,18 @@ func newUserDelCommand() *cobra.Command {
 		Short: "Remove accounts",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, store, err := storeCommand(cmd)
+			_, b, err := backendCommand(cmd)
 			if err != nil {
 				return err
 			}
 			for _, name := range args {
-				if err := store.Delete(cmd.Context(), name); err != nil {
+				if err := b.users.Delete(cmd.Context(), name); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", name)
+				if err := endTokens(cmd, b, name); err != nil {
+					return err
+				}
 			}
 			return nil
 		},
@@ -174,12 +210,12 @@ func newUserStatusCommand(verb, short string, disabled bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, store, err := storeCommand(cmd)
+			_, b, err := backendCommand(cmd)
 			if err != nil {
 				return err
 			}
 			for _, name := range args {
-				err := store.Modify(cmd.Context(), name, func(a *users.Account) error {
+				err := b.users.Modify(cmd.Context(), name, func(a *users.Account) error {
 					a.Disabled, a.Changed = disabled, time.Now().UTC()
 					return nil
 				})
@@ -187,6 +223,11 @@ func newUserStatusCommand(verb, short string, disabled bool) *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%sd %s\n", verb, name)
+				if disabled {
+					if err := endTokens(cmd, b, name); err != nil {
+						return err
+					}
+				}
 			}
 			return nil
 		},
