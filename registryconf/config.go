@@ -80,7 +80,8 @@ type tokenConfig struct {
 }
 
 const header = `# Registry configuration written by regauth for registry:2 and registry:3.
-# Regenerate it with "regauth registry-config" rather than editing it.
+# Rather than edit it, regenerate it after a change of hosts or ports:
+#   regauth registry-config --config config.yaml > registry/config.yml
 `
 
 // Generate returns the registry configuration for o, checked by the

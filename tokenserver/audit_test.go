@@ -31,16 +31,25 @@ func TestAuditLog(t *testing.T) {
 		wantTokenID bool
 	}{
 		{
-			name: "granted",
+			name: "partial grant",
 			query: query([]string{"repository:dev/app:pull,push,delete",
 				"repository:secret/x:pull"}, "account=alice"),
 			auth:        basicHeader("alice", alicePassword),
 			password:    alicePassword,
 			wantAccount: "alice",
-			wantOutcome: "granted",
+			wantOutcome: "partial",
 			wantStatus:  http.StatusOK,
 			wantAsked:   []string{"repository:dev/app:pull,push,delete", "repository:secret/x:pull"},
 			wantGranted: []string{"repository:dev/app:pull,push"},
+			wantTokenID: true,
+		},
+		{
+			name:        "nothing granted",
+			query:       query([]string{"repository:dev/app:push"}),
+			wantAccount: "anonymous",
+			wantOutcome: "denied",
+			wantStatus:  http.StatusOK,
+			wantAsked:   []string{"repository:dev/app:push"},
 			wantTokenID: true,
 		},
 		{

@@ -112,12 +112,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ev.outcome, ev.status, ev.reason = re.code, re.status, re.Error()
 		writeError(w, re, s.cfg.Service)
 	} else {
-		ev.outcome, ev.status = "granted", http.StatusOK
+		ev.outcome, ev.status = grantOutcome(ev.decisions), http.StatusOK
 		writeJSON(w, http.StatusOK, resp)
 	}
 	ev.duration = s.cfg.Now().Sub(start)
 	ev.log(r.Context(), s.cfg.Logger)
 	s.cfg.Metrics.observeRequest(&ev)
+}
+
+// grantOutcome says how much of what was asked a token carries: all of it
+// ("granted", also for a login that asks nothing), some ("partial") or none
+// ("denied": the client gets a token that the registry will refuse).
+func grantOutcome(decisions []acl.Decision) string {
+	all, none := true, true
+	for _, d := range decisions {
+		if d.Granted != d.Scope.Actions {
+			all = false
+		}
+		if d.Granted != 0 {
+			none = false
+		}
+	}
+	switch {
+	case all:
+		return "granted"
+	case none:
+		return "denied"
+	}
+	return "partial"
 }
 
 // tokenResponse is the body of a successful answer. token and access_token

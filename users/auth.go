@@ -13,8 +13,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// ErrBadCredentials is returned for an unknown account, a disabled one or
-// a wrong password alike, so that callers cannot tell them apart.
+// ErrBadCredentials is wrapped by the error for an unknown account, a
+// disabled or expired one and a wrong password alike, so that callers
+// branching on it cannot tell them apart; the wrapping text says which, for
+// the operator's log only.
 var ErrBadCredentials = errors.New("bad credentials")
 
 // Lookup finds accounts by name; it returns ErrNotFound for a name it does
@@ -77,14 +79,19 @@ func (a *Authenticator) Authenticate(ctx context.Context, name, password string)
 	acct, err := a.store.Lookup(ctx, name)
 	if errors.Is(err, ErrNotFound) {
 		_ = bcrypt.CompareHashAndPassword(a.dummy, []byte(password))
-		return Account{}, ErrBadCredentials
+		return Account{}, fmt.Errorf("%w: unknown account", ErrBadCredentials)
 	}
 	if err != nil {
 		return Account{}, err
 	}
 
-	if !a.checkPassword(acct, password) || !acct.Active(time.Now()) {
-		return Account{}, ErrBadCredentials
+	// The password is checked first whatever the account's state, so that
+	// a disabled account costs the same time as any other.
+	switch {
+	case !a.checkPassword(acct, password):
+		return Account{}, fmt.Errorf("%w: wrong password", ErrBadCredentials)
+	case !acct.Active(time.Now()):
+		return Account{}, fmt.Errorf("%w: account disabled or expired", ErrBadCredentials)
 	}
 	return acct, nil
 }

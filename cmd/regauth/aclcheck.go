@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -98,19 +99,30 @@ func printDecisions(w io.Writer, subj acl.Subject, decisions []acl.Decision) {
 	}
 	fmt.Fprintln(w, who)
 	for _, d := range decisions {
-		granted := d.Granted.String()
+		asked := acl.Decision{Scope: d.Scope, Granted: d.Scope.Actions}.WireActions()
+		granted := strings.Join(d.WireActions(), ",")
 		if granted == "" {
 			granted = "nothing"
 		}
-		fmt.Fprintf(w, "\n%s\n  asked:   %s\n  granted: %s\n", d.Scope, d.Scope.Actions, granted)
+		fmt.Fprintf(w, "\n%s:%s:%s\n  asked:   %s\n  granted: %s\n", d.Scope.Type, d.Scope.Name,
+			strings.Join(asked, ","), strings.Join(asked, ","), granted)
 		if len(d.AllowedBy) == 0 {
 			fmt.Fprintln(w, "  no allow rule matches")
 		}
 		for _, r := range d.AllowedBy {
-			fmt.Fprintf(w, "  allowed by the rule at line %d: %s\n", r.Line, r.Actions)
+			fmt.Fprintf(w, "  allowed by the rule at line %d: %s\n", r.Line, ruleActions(r, d.Scope))
 		}
 		for _, r := range d.DeniedBy {
-			fmt.Fprintf(w, "  denied by the rule at line %d: %s\n", r.Line, r.Actions)
+			fmt.Fprintf(w, "  denied by the rule at line %d: %s\n", r.Line, ruleActions(r, d.Scope))
 		}
 	}
+}
+
+// ruleActions is what a rule says about the scope's resource: a catalog
+// rule covers the catalog whole, written "*" as the registry asks it.
+func ruleActions(r *acl.Rule, s acl.Scope) string {
+	if s.Type == acl.TypeRegistry {
+		return "*"
+	}
+	return r.Actions.String()
 }

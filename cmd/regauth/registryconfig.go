@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/regauth/regauth/registryconf"
@@ -30,8 +33,12 @@ uses the paths on this machine, for a registry that runs here directly.`,
 				o.Addr = c.Registry.Addr
 			}
 			if hostPaths {
+				if cmd.Flags().Changed("cert-dir") || cmd.Flags().Changed("data-dir") {
+					return errors.New("--host-paths sets the paths itself: drop --cert-dir and --data-dir")
+				}
 				o.CertDir, o.DataDir = c.path(c.PKIDir), c.path("registry/data")
 			}
+			o.Secret = existingSecret(c.path(c.Registry.Config))
 			data, err := registryconf.Generate(o)
 			if err != nil {
 				return err
@@ -49,4 +56,20 @@ uses the paths on this machine, for a registry that runs here directly.`,
 	f.BoolVar(&hostPaths, "host-paths", false, "use this machine's paths for certificates and storage")
 	f.BoolVar(&o.NoTLS, "no-tls", false, "registry serves plain HTTP behind a TLS-terminating proxy")
 	return cmd
+}
+
+// existingSecret returns the http.secret of the registry config init wrote,
+// so that a regenerated config keeps it: registries behind one balancer
+// must share it, and a change invalidates uploads in progress. It returns
+// "" when there is no such file, and a new secret is made.
+func existingSecret(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	cfg, err := registryconf.Parse(data)
+	if err != nil {
+		return ""
+	}
+	return cfg.HTTP.Secret
 }

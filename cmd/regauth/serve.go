@@ -88,8 +88,8 @@ func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	for path, reload := range b.files {
-		if err := w.watch("accounts", path, reload); err != nil {
+	for _, f := range b.files {
+		if err := w.watch(f.what, f.path, f.reload); err != nil {
 			return nil, err
 		}
 	}

@@ -17,8 +17,8 @@ type backend struct {
 	users    users.Store
 	tokens   users.TokenStore
 	failures throttle.Counter
-	// files are the files a server must watch, with their reload.
-	files map[string]func() error
+	// files are the files a server must watch, by what they hold.
+	files []watchedFile
 	// ping checks that the store answers; nil for files.
 	ping func(context.Context) error
 }
@@ -49,7 +49,7 @@ func openBackend(c *config) (*backend, error) {
 		}
 		return &backend{
 			users: u, tokens: t, failures: throttle.NewMemory(nil),
-			files: map[string]func() error{u.Path(): u.Reload, t.Path(): t.Reload},
+			files: []watchedFile{{"accounts", u.Path(), u.Reload}, {"refresh tokens", t.Path(), t.Reload}},
 		}, nil
 	case strings.HasPrefix(c.Store, "redis://"), strings.HasPrefix(c.Store, "rediss://"):
 		client, err := users.ParseRedisURL(c.Store)
@@ -61,6 +61,13 @@ func openBackend(c *config) (*backend, error) {
 		return &backend{users: r, tokens: r, failures: throttle.NewRedis(client), ping: ping}, nil
 	}
 	return nil, fmt.Errorf("config: store: want file, redis:// or rediss://")
+}
+
+// watchedFile is a file a server reloads when it changes.
+type watchedFile struct {
+	what   string // what it holds, for the log and the metrics
+	path   string
+	reload func() error
 }
 
 // watcher reloads files when they change, logs the outcome and counts it.

@@ -290,7 +290,12 @@ func readPassword(in io.Reader, prompt io.Writer, fromStdin bool) (string, error
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("read password: %w", err)
 		}
-		return strings.TrimRight(line, "\r\n"), nil
+		password := strings.TrimRight(line, "\r\n")
+		if password == "" {
+			return "", errors.New("no password on standard input: pipe one in " +
+				"(echo ... | regauth ... --password-stdin) or run the command in a terminal")
+		}
+		return password, nil
 	}
 
 	fmt.Fprint(prompt, "Password: ")
