@@ -69,16 +69,16 @@ func parseHtpasswdLine(line string) (HtpasswdEntry, string) {
 	e := HtpasswdEntry{Name: name, Hash: hash}
 	switch {
 	case strings.HasPrefix(hash, "$apr1$"):
-		return e, "MD5 ($apr1$) hash; set a new password with htpasswd -B or regauth user passwd"
+		return e, "MD5 ($apr1$) hash, which cannot be checked here; add the account with regauth user add, or hash it again with htpasswd -B and import it"
 	case strings.HasPrefix(hash, "{SHA}"):
-		return e, "SHA1 ({SHA}) hash; set a new password with htpasswd -B or regauth user passwd"
+		return e, "SHA1 ({SHA}) hash, which cannot be checked here; add the account with regauth user add, or hash it again with htpasswd -B and import it"
 	case strings.HasPrefix(hash, "$2y$"), strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"):
 		if _, err := bcryptCost(hash); err != nil {
 			return e, "malformed bcrypt hash"
 		}
 		return e, ""
 	case len(hash) == 13:
-		return e, "crypt hash; set a new password with htpasswd -B or regauth user passwd"
+		return e, "crypt hash, which cannot be checked here; add the account with regauth user add, or hash it again with htpasswd -B and import it"
 	}
 	return e, "unknown hash kind (only bcrypt, as made by htpasswd -B, can be imported)"
 }

@@ -214,7 +214,7 @@ func TestCLISession(t *testing.T) {
 				}
 			}},
 		{name: "import htpasswd", args: append([]string{"user", "import", htpasswdPath}, c...),
-			wantOut:    []string{"imported 1 of 1"},
+			wantOut:    []string{"imported 1 account; skipped 0 accounts that exist and 1 line"},
 			wantStderr: []string{"erin", "MD5"},
 			notIn:      []string{erinMD5, "Rc7nEXMr", string(daveHash[7:])},
 			check: func(t *testing.T, _ string) {
@@ -281,7 +281,7 @@ func TestCLISession(t *testing.T) {
 	runSteps(t, []cliStep{
 		{name: "import the export into Redis", env: env,
 			args:    append([]string{"user", "import", exportPath}, cB...),
-			wantOut: []string{"imported 2 of 2"}, notIn: []string{"$2"},
+			wantOut: []string{"imported 2 accounts; skipped 0 accounts that exist"}, notIn: []string{"$2"},
 			check: func(t *testing.T, _ string) {
 				store := redisStore(t)
 				list, err := store.List(t.Context())
@@ -305,7 +305,7 @@ func TestCLISession(t *testing.T) {
 			}},
 		{name: "import the same file again", env: env,
 			args:       append([]string{"user", "import", exportPath}, cB...),
-			wantOut:    []string{"imported 0 of 2"},
+			wantOut:    []string{"imported 0 accounts; skipped 2 accounts that exist"},
 			wantStderr: []string{"alice", "exists"}},
 		{name: "list in Redis", env: env, args: append([]string{"user", "list"}, cB...),
 			notIn: []string{"$2"},
@@ -398,7 +398,7 @@ func TestCLIImportHtpasswdAccountNamedUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, stderr, err := runCLI(t, "", "user", "import", path, "--config", cfg)
-	if err != nil || !strings.Contains(out, "imported 1 of 1") {
+	if err != nil || !strings.Contains(out, "imported 1 account;") {
 		t.Errorf("import: %v\n%s%s", err, out, stderr)
 	}
 }

@@ -35,7 +35,7 @@ and accounts that exist already are skipped with a message.`,
 			if err != nil {
 				return err
 			}
-			accts, err := importAccounts(cmd, data, teams)
+			accts, unusable, err := importAccounts(cmd, data, teams)
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,9 @@ and accounts that exist already are skipped with a message.`,
 			if err := store.Add(cmd.Context(), fresh...); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d of %d accounts\n", len(fresh), len(accts))
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %s; skipped %s that exist and %s that cannot be imported\n",
+				plural(len(fresh), "account", "accounts"), plural(len(accts)-len(fresh), "account", "accounts"),
+				plural(unusable, "line", "lines"))
 			return nil
 		},
 	}
@@ -78,28 +80,27 @@ func withoutExisting(cmd *cobra.Command, store users.Store, accts []users.Accoun
 }
 
 // importAccounts reads data as a users file if it looks like one and as
-// htpasswd otherwise, and reports the lines it skips.
-func importAccounts(cmd *cobra.Command, data []byte, teams []string) ([]users.Account, error) {
+// htpasswd otherwise, and reports the lines it skips and how many.
+func importAccounts(cmd *cobra.Command, data []byte, teams []string) (accts []users.Account, unusable int, err error) {
 	now := time.Now()
 	if isUsersFile(data) {
 		parsed, err := users.ParseFile(data)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		var accts []users.Account
 		for _, name := range slices.Sorted(maps.Keys(parsed)) {
 			a := parsed[name]
 			if err := a.JoinTeams(teams, a.Changed); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			accts = append(accts, a)
 		}
-		return accts, nil
+		return accts, 0, nil
 	}
 
 	entries, skips, err := users.ParseHtpasswd(bytes.NewReader(data))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for _, s := range skips {
 		name := s.Name
@@ -108,15 +109,15 @@ func importAccounts(cmd *cobra.Command, data []byte, teams []string) ([]users.Ac
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "skipped line %d, %s: %s\n", s.Line, name, s.Reason)
 	}
-	accts := make([]users.Account, 0, len(entries))
+	accts = make([]users.Account, 0, len(entries))
 	for _, e := range entries {
 		a := users.Account{Name: e.Name, Hash: e.Hash, Created: now.UTC(), Changed: now.UTC()}
 		if err := a.JoinTeams(teams, now); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		accts = append(accts, a)
 	}
-	return accts, nil
+	return accts, len(skips), nil
 }
 
 // isUsersFile reports whether data is a users file rather than htpasswd:
