@@ -272,9 +272,12 @@ var nextStepsTemplate = template.Must(template.New("next").Parse(`Created a depl
    registry:3 mount the config at /etc/distribution/config.yml):
      docker run -d --name registry -p {{.port}}:{{.port}} \
        -v {{.dir}}/registry/config.yml:{{.cfg}}:ro \
-       -v {{.dir}}/pki:{{.certs}}:ro \
+       -v {{.dir}}/pki/ca.crt:{{.certs}}/ca.crt:ro \
+       -v {{.dir}}/pki/server.crt:{{.certs}}/server.crt:ro \
+       -v {{.dir}}/pki/server.key:{{.certs}}/server.key:ro \
        -v {{.dir}}/registry/data:{{.data}} registry:2
-4. Add users:
+4. Add users (the starter rules give "admin" everything):
+     regauth user add admin --config {{.dir}}/config.yaml
      regauth user add alice --team dev --config {{.dir}}/config.yaml
    then on a docker host: docker login {{.host}}
 `))

@@ -132,8 +132,13 @@ func currentHosts(path string) ([]string, error) {
 func newPKIJWKSCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "jwks",
-		Short: "Print the JWKS of the signing key, for registry:3's jwks option",
-		Args:  cobra.NoArgs,
+		Short: "Print the JWKS of the signing key, for verifiers that take keys rather than a CA",
+		Long: `Print the JSON Web Key Set of the current signing key, with its kid and
+certificate chain. Registries should trust the CA instead (rootcertbundle):
+tokens carry their certificate in x5c, which registry:2 and registry:3 check
+before any jwks file, and a registry with a jwks file alone refuses them.
+The set names only the current key; after "pki rotate" it changes.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadConfig(mustString(cmd, "config"), nil)
 			if err != nil {
