@@ -1,5 +1,7 @@
 package acl
 
+import "strings"
+
 // Decision is the outcome for one scope.
 type Decision struct {
 	Scope   Scope   // what was asked
@@ -29,17 +31,23 @@ func (p *Policy) Decide(subj Subject, scopes []Scope) []Decision {
 }
 
 // NOTE: Decide scans every rule for every scope. That is linear in the
-// number of rules; an index by literal repository prefix would make large
-// policies cheaper if profiles ever show it matters.
+// number of rules, and with 10,000 rules it costs a few times the token
+// signature (docs/performance.md), most of it in matchesSubject touching
+// every rule. Indexing the rules by the account and team they name, with
+// the anonymous and "*" rules in lists of their own, would leave a scope
+// only the rules that can apply to its subject; a second index by the
+// literal first segment of the repository pattern would thin out the
+// anonymous ones.
 func (p *Policy) decide(subj Subject, s Scope) Decision {
 	d := Decision{Scope: s}
+	parts := strings.Split(s.Name, "/")
 	var allowed, denied Actions
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		if !r.matchesSubject(subj) {
 			continue
 		}
-		a := r.covers(subj, s)
+		a := r.covers(subj, s, parts)
 		if a == 0 {
 			continue
 		}

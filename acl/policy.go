@@ -195,8 +195,9 @@ func (r *Rule) matchesSubject(subj Subject) bool {
 	return false
 }
 
-// covers returns the actions the rule names for the resource of s.
-func (r *Rule) covers(subj Subject, s Scope) Actions {
+// covers returns the actions the rule names for the resource of s, whose
+// name split at "/" is parts.
+func (r *Rule) covers(subj Subject, s Scope, parts []string) Actions {
 	switch s.Type {
 	case TypeRegistry:
 		if r.Catalog && s.Name == CatalogName {
@@ -204,7 +205,7 @@ func (r *Rule) covers(subj Subject, s Scope) Actions {
 		}
 	case TypeRepository:
 		for _, pat := range r.Repositories {
-			if pat.match(subj, s.Name) {
+			if pat.matchParts(subj, parts) {
 				return r.Actions
 			}
 		}

@@ -27,6 +27,11 @@ type auditEvent struct {
 }
 
 func (e *auditEvent) log(ctx context.Context, logger *slog.Logger) {
+	// With the level above info the record is dropped; building it first
+	// would cost its allocations on every request all the same.
+	if !logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	asked := make([]string, len(e.scopes))
 	for i, s := range e.scopes {
 		asked[i] = s.String()

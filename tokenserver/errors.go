@@ -104,11 +104,22 @@ func writeError(w http.ResponseWriter, e *requestError, realm string) {
 	})
 }
 
+// writeJSON answers v as JSON with a Content-Length. A token answer is
+// larger than the 2 KB net/http holds back before it must start sending,
+// so encoding it after WriteHeader would send it chunked, without a length.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only this package's answer types come here, and they encode.
+		status, body = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
+	}
+	body = append(body, '\n')
+
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -18,6 +19,11 @@ type Signer struct {
 	method jwt.SigningMethod
 	x5c    []string
 	kid    string
+	// header is the encoded JOSE header, the same for every token. It
+	// holds the certificate chain, so encoding it once instead of per
+	// token saves a JSON encoding and a base64 pass over about a kilobyte
+	// on each request.
+	header string
 }
 
 // NewSigner returns a Signer for kp. The algorithm follows the key: ES256,
@@ -36,7 +42,19 @@ func NewSigner(kp *pki.KeyPair) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{kp: kp, method: method, x5c: x5c, kid: kid}, nil
+	header, err := json.Marshal(map[string]any{
+		"alg": method.Alg(),
+		"typ": "JWT",
+		// Registries check x5c first and then ignore kid; kid serves
+		// verifiers that know the key from the JWKS instead.
+		"x5c": x5c,
+		"kid": kid,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode token header: %w", err)
+	}
+	return &Signer{kp: kp, method: method, x5c: x5c, kid: kid,
+		header: base64.RawURLEncoding.EncodeToString(header)}, nil
 }
 
 func methodFor(kp *pki.KeyPair) (jwt.SigningMethod, error) {
@@ -63,16 +81,18 @@ func (s *Signer) Algorithm() string { return s.method.Alg() }
 // KeyPair returns the signer's key and certificate chain.
 func (s *Signer) KeyPair() *pki.KeyPair { return s.kp }
 
-// Sign returns the compact serialisation of a token holding claims.
+// Sign returns the compact serialisation of a token holding claims
+// (RFC 7515 section 7.1): header, payload and signature, each base64url
+// encoded without padding, joined by dots.
 func (s *Signer) Sign(claims *Claims) (string, error) {
-	t := jwt.NewWithClaims(s.method, claims)
-	// Registries check x5c first and then ignore kid; kid serves
-	// verifiers that know the key from the JWKS instead.
-	t.Header["x5c"] = s.x5c
-	t.Header["kid"] = s.kid
-	signed, err := t.SignedString(s.kp.Key)
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encode token claims: %w", err)
+	}
+	signingInput := s.header + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := s.method.Sign(signingInput, s.kp.Key)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
-	return signed, nil
+	return signingInput + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
