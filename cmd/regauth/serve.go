@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,10 +72,23 @@ type app struct {
 	expiryChecks sync.Map
 }
 
+// gcPercent is the garbage collector target of a serving process unless
+// GOGC says otherwise. The token server's live heap is small, so Go's
+// default of 100 collects every hundred or so requests; 400 buys about 15%
+// more tokens per core for a few more megabytes (docs/performance.md).
+const gcPercent = 400
+
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+}
+
 // newApp wires the token server from the configuration. Every file it
 // depends on is watched until ctx ends, so that changes take effect
 // without a restart.
 func newApp(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
+	tuneGC()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := tokenserver.NewMetrics(reg)
