@@ -74,7 +74,7 @@ func Parse(data []byte) (p *Policy, warnings []string, err error) {
 		node := &doc.Rules[i]
 		r, warn, err := parseRule(node)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: line %d: %v", ErrInvalidPolicy, node.Line, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrInvalidPolicy, locate(err, node.Line))
 		}
 		if warn != "" {
 			warnings = append(warnings, fmt.Sprintf("line %d: %s", node.Line, warn))
@@ -109,20 +109,21 @@ func parseRule(node *yaml.Node) (Rule, string, error) {
 	if len(ry.Repositories) == 0 && !r.Catalog {
 		return Rule{}, "", errors.New("rule covers nothing: set repositories or catalog")
 	}
-	for _, raw := range ry.Repositories {
+	for i, raw := range ry.Repositories {
 		pat, err := compilePattern(raw)
 		if err != nil {
-			return Rule{}, "", err
+			return Rule{}, "", &lineError{itemLine(node, "repositories", i), err}
 		}
 		r.Repositories = append(r.Repositories, pat)
 	}
 	if len(ry.Repositories) > 0 && len(ry.Actions) == 0 {
 		return Rule{}, "", errors.New("rule with repositories needs actions")
 	}
-	for _, name := range ry.Actions {
+	for i, name := range ry.Actions {
 		a, ok := ParseAction(name)
 		if !ok {
-			return Rule{}, "", fmt.Errorf("unknown action %q (want pull, push, delete or *)", name)
+			return Rule{}, "", &lineError{itemLine(node, "actions", i),
+				fmt.Errorf("unknown action %q (want pull, push, delete or *)", name)}
 		}
 		r.Actions |= a
 	}
@@ -132,6 +133,39 @@ func parseRule(node *yaml.Node) (Rule, string, error) {
 		warn = "push without pull: docker push also needs pull on the repository"
 	}
 	return r, warn, nil
+}
+
+// lineError is an error about one line within a rule.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return e.err.Error() }
+
+// locate prefixes err with its line: the line of the item at fault where
+// it is known, naming the rule's first line too, else the rule's line.
+func locate(err error, ruleLine int) error {
+	var le *lineError
+	if errors.As(err, &le) && le.line != 0 && le.line != ruleLine {
+		return fmt.Errorf("line %d (in the rule at line %d): %v", le.line, ruleLine, le.err)
+	}
+	return fmt.Errorf("line %d: %v", ruleLine, err)
+}
+
+// itemLine returns the line of the i-th item of the list under key in a
+// rule, or 0 when the rule is not shaped that way (merge keys, say).
+func itemLine(rule *yaml.Node, key string, i int) int {
+	for j := 0; j+1 < len(rule.Content); j += 2 {
+		if rule.Content[j].Value != key {
+			continue
+		}
+		if list := rule.Content[j+1]; list.Kind == yaml.SequenceNode && i < len(list.Content) {
+			return list.Content[i].Line
+		}
+		return rule.Content[j].Line
+	}
+	return 0
 }
 
 // ruleFields are the keys a rule may have: the yaml tags of ruleYAML.

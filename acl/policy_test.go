@@ -130,6 +130,29 @@ func TestParseErrors(t *testing.T) {
 			wantLine: "line 5", wantText: "denny",
 		},
 		{
+			name: "unknown action in a block list",
+			data: `rules:
+  - accounts: [alice]
+    repositories:
+      - "dev/**"
+    actions:
+      - pull
+      - pushh
+`,
+			wantLine: "line 7 (in the rule at line 2)", wantText: "pushh",
+		},
+		{
+			name: "bad pattern, second of two",
+			data: `rules:
+  - accounts: [alice]
+    repositories:
+      - "dev/**"
+      - "ops/[x"
+    actions: [pull]
+`,
+			wantLine: "line 5 (in the rule at line 2)", wantText: "ops/[x",
+		},
+		{
 			name:     "alias of itself",
 			data:     "rules:\n  - &a {<<: *a, catalog: true}\n",
 			wantLine: "line 2", wantText: "",
