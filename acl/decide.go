@@ -30,19 +30,11 @@ func (p *Policy) Decide(subj Subject, scopes []Scope) []Decision {
 	return out
 }
 
-// NOTE: Decide scans every rule for every scope. That is linear in the
-// number of rules, and with 10,000 rules it costs a few times the token
-// signature (docs/performance.md), most of it in matchesSubject touching
-// every rule. Indexing the rules by the account and team they name, with
-// the anonymous and "*" rules in lists of their own, would leave a scope
-// only the rules that can apply to its subject; a second index by the
-// literal first segment of the repository pattern would thin out the
-// anonymous ones.
 func (p *Policy) decide(subj Subject, s Scope) Decision {
 	d := Decision{Scope: s}
 	parts := strings.Split(s.Name, "/")
 	var allowed, denied Actions
-	for i := range p.Rules {
+	for _, i := range p.candidates(subj, s, parts) {
 		r := &p.Rules[i]
 		if !r.matchesSubject(subj) {
 			continue
@@ -61,4 +53,17 @@ func (p *Policy) decide(subj Subject, s Scope) Decision {
 	}
 	d.Granted = allowed &^ denied & s.Actions
 	return d
+}
+
+// candidates returns the indices of the rules that may apply. A Policy made
+// by Parse has an index; one built by hand is scanned whole.
+func (p *Policy) candidates(subj Subject, s Scope, parts []string) []int {
+	if p.idx == nil {
+		all := make([]int, len(p.Rules))
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	return p.idx.candidates(subj, s, parts)
 }

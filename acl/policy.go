@@ -51,6 +51,7 @@ type ruleYAML struct {
 // denies always win over allows.
 type Policy struct {
 	Rules []Rule
+	idx   *index
 }
 
 // ErrInvalidPolicy is wrapped by every error of Parse.
@@ -81,6 +82,7 @@ func Parse(data []byte) (p *Policy, warnings []string, err error) {
 		}
 		p.Rules = append(p.Rules, r)
 	}
+	p.idx = buildIndex(p.Rules)
 	return p, warnings, nil
 }
 
