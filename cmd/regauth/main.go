@@ -41,6 +41,7 @@ func newRootCommand() *cobra.Command {
 		newTokenCommand(),
 		newRobotCommand(),
 		newPKICommand(),
+		newHealthcheckCommand(),
 	)
 	return root
 }
