@@ -12,8 +12,8 @@ import (
 	"github.com/regauth/regauth/pki"
 )
 
-// Signer signs registry tokens with one key and carries its certificate
-// chain in every token's x5c header.
+// Signer signs registry tokens with one key and, unless made
+// WithoutChain, carries its certificate chain in every token's x5c header.
 type Signer struct {
 	kp     *pki.KeyPair
 	method jwt.SigningMethod
@@ -26,10 +26,31 @@ type Signer struct {
 	header string
 }
 
+// SignerOption changes how a Signer makes tokens.
+type SignerOption func(*signerOptions)
+
+type signerOptions struct {
+	withoutChain bool
+}
+
+// WithoutChain leaves the x5c header out of tokens, so that they name their
+// key by kid alone. That is for registry:3 configured with a jwks file and
+// no rootcertbundle: it checks x5c first when present and, with no CA to
+// check it against, refuses the token. Such a registry must be given the
+// new JWKS at every key rotation, where one that trusts the CA needs
+// nothing.
+func WithoutChain() SignerOption {
+	return func(o *signerOptions) { o.withoutChain = true }
+}
+
 // NewSigner returns a Signer for kp. The algorithm follows the key: ES256,
 // ES384 or ES512 for ECDSA by curve, RS256 for RSA; both registry
 // generations accept all of these.
-func NewSigner(kp *pki.KeyPair) (*Signer, error) {
+func NewSigner(kp *pki.KeyPair, opts ...SignerOption) (*Signer, error) {
+	var o signerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	method, err := methodFor(kp)
 	if err != nil {
 		return nil, err
@@ -42,14 +63,18 @@ func NewSigner(kp *pki.KeyPair) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	header, err := json.Marshal(map[string]any{
+	fields := map[string]any{
 		"alg": method.Alg(),
 		"typ": "JWT",
 		// Registries check x5c first and then ignore kid; kid serves
 		// verifiers that know the key from the JWKS instead.
 		"x5c": x5c,
 		"kid": kid,
-	})
+	}
+	if o.withoutChain {
+		delete(fields, "x5c")
+	}
+	header, err := json.Marshal(fields)
 	if err != nil {
 		return nil, fmt.Errorf("encode token header: %w", err)
 	}

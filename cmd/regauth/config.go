@@ -43,6 +43,9 @@ type config struct {
 	Signing struct {
 		Cert string `mapstructure:"cert"`
 		Key  string `mapstructure:"key"`
+		// X5C puts the certificate chain in every token; see
+		// tokenserver.WithoutChain for when not to.
+		X5C bool `mapstructure:"x5c"`
 	} `mapstructure:"signing"`
 	Log struct {
 		Level  string `mapstructure:"level"`
@@ -79,6 +82,7 @@ var configDefaults = map[string]any{
 	"tls.insecure_http":   false,
 	"signing.cert":        "pki/token.crt",
 	"signing.key":         "pki/token.key",
+	"signing.x5c":         true,
 	"log.level":           "info",
 	"log.format":          "text",
 	"registry.addr":       ":5000",

@@ -191,6 +191,7 @@ tls:
 signing:
   cert: pki/token.crt
   key: pki/token.key
+  x5c: true
 log:
   level: info
   format: text

@@ -132,12 +132,14 @@ func currentHosts(path string) ([]string, error) {
 func newPKIJWKSCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "jwks",
-		Short: "Print the JWKS of the signing key, for verifiers that take keys rather than a CA",
+		Short: "Print the JWKS of the signing key, for registry:3's jwks option",
 		Long: `Print the JSON Web Key Set of the current signing key, with its kid and
-certificate chain. Registries should trust the CA instead (rootcertbundle):
-tokens carry their certificate in x5c, which registry:2 and registry:3 check
-before any jwks file, and a registry with a jwks file alone refuses them.
-The set names only the current key; after "pki rotate" it changes.`,
+certificate chain. Registries are best configured to trust the CA
+(rootcertbundle): tokens carry their certificate in x5c, and the signing key
+can then change without touching them. A registry:3 configured with this
+JWKS and no CA needs signing.x5c: false in regauth's config, since it
+refuses tokens with x5c, and needs the new set after every "pki rotate":
+the set names only the current key.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadConfig(mustString(cmd, "config"), nil)

@@ -164,7 +164,11 @@ func loadSigner(c *config) (*tokenserver.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
-	return tokenserver.NewSigner(kp)
+	var opts []tokenserver.SignerOption
+	if !c.Signing.X5C {
+		opts = append(opts, tokenserver.WithoutChain())
+	}
+	return tokenserver.NewSigner(kp, opts...)
 }
 
 // watchSigner switches to a new signing key when "pki rotate" replaces
