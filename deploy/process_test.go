@@ -124,23 +124,6 @@ func auditRecords(t *testing.T, p *process) []map[string]any {
 	return out
 }
 
-// startRedis starts a memory-only redis-server on a free loopback port
-// and returns its URL for REGAUTH_STORE, or "" when redis-server is not
-// installed.
-func startRedis(t *testing.T, dir string) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return ""
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	_, port, _ := net.SplitHostPort(addr)
-	p := startProcess(t, dir, "redis", nil, bin, "--bind", "127.0.0.1", "--port", port,
-		"--save", "", "--appendonly", "no", "--dir", dir)
-	waitUntil(t, p, 20*time.Second, "answer from redis-server", func() bool { return redisPing(addr) })
-	return "redis://" + addr + "/0"
-}
-
 // redisCommand sends one command in the Redis protocol and returns the
 // first line of the answer, such as ":1" or "+PONG".
 func redisCommand(addr string, args ...string) (string, error) {
@@ -160,10 +143,4 @@ func redisCommand(addr string, args ...string) (string, error) {
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	return strings.TrimSpace(line), err
-}
-
-// redisPing reports whether Redis answers PING.
-func redisPing(addr string) bool {
-	got, err := redisCommand(addr, "PING")
-	return err == nil && got == "+PONG"
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regauth/regauth/internal/testredis"
 	"github.com/regauth/regauth/registryconf"
 	"github.com/regauth/regauth/registryconf/embedded"
 )
@@ -84,11 +85,12 @@ func startFrontEnd(t *testing.T, nginxBin string) *frontEnd {
 	}
 
 	// 2. One store for both servers, as in compose-ha.
-	fe.store = startRedis(t, work)
-	if fe.store == "" {
+	fe.store = "file"
+	if testredis.Installed() {
+		fe.store = "redis://" + testredis.Start(t, testredis.Options{}).Addr() + "/0"
+	} else {
 		t.Log("redis-server is not installed (Debian package redis-server): " +
 			"the token servers share the users and tokens files instead of Redis")
-		fe.store = "file"
 	}
 	env := []string{"REGAUTH_STORE=" + fe.store, "REGAUTH_LOG_FORMAT=json",
 		"REGAUTH_TRUSTED_PROXIES=127.0.0.1/32"}

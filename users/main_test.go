@@ -18,6 +18,6 @@ func TestMain(m *testing.M) {
 	}
 
 	code := m.Run()
-	stopSharedRedis()
+	sharedRedis.Stop()
 	os.Exit(code)
 }

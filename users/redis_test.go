@@ -4,155 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/regauth/regauth/internal/testredis"
 )
 
 // The Redis tests run against a real redis-server: the one scripts/test.sh
 // names in REGAUTH_TEST_REDIS (host:port), or else one they start on a free
 // loopback port. On a shared server they keep to one database, which each
 // test empties first, so that other packages' tests are not disturbed.
-const (
-	redisEnv    = "REGAUTH_TEST_REDIS"
-	testRedisDB = 14
-)
+const testRedisDB = 14
 
-// redisServer is a memory-only redis-server child process on loopback.
-type redisServer struct {
-	addr   string
-	port   int
-	cmd    *exec.Cmd
-	exited chan struct{}
-	log    string
-}
-
-// startRedisServer starts redis-server on 127.0.0.1:port with its files
-// under dir and waits until it answers.
-func startRedisServer(port int, dir string) (*redisServer, error) {
-	s := &redisServer{
-		addr:   fmt.Sprintf("127.0.0.1:%d", port),
-		port:   port,
-		exited: make(chan struct{}),
-		log:    filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)),
-	}
-	s.cmd = exec.Command("redis-server",
-		"--bind", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", s.log, "--daemonize", "no")
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.exited)
-	}()
-
-	client := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
-	defer client.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for client.Ping(context.Background()).Err() != nil {
-		select {
-		case <-s.exited:
-			log, _ := os.ReadFile(s.log)
-			return nil, fmt.Errorf("redis-server exited at start:\n%s", log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("redis-server on %s not answering after 20s", s.addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return s, nil
-}
-
-// stop kills the server and waits until it is gone.
-func (s *redisServer) stop() {
-	_ = s.cmd.Process.Kill()
-	<-s.exited
-}
-
-// freeLoopbackPort returns a port nothing listened on a moment ago.
-func freeLoopbackPort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// startRedisOnFreePort starts a server on a free port, trying again if
-// another process took the port in between.
-func startRedisOnFreePort(dir string) (*redisServer, error) {
-	var err error
-	for range 3 {
-		var port int
-		if port, err = freeLoopbackPort(); err != nil {
-			return nil, err
-		}
-		var s *redisServer
-		if s, err = startRedisServer(port, dir); err == nil {
-			return s, nil
-		}
-	}
-	return nil, err
-}
-
-// requireRedisServer skips the test when redis-server is not installed.
-func requireRedisServer(t testing.TB) {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skipf("%s is not set and redis-server is not installed "+
-			"(Debian package redis-server); scripts/test.sh provides both", redisEnv)
-	}
-}
-
-// shared is the server the tests start when REGAUTH_TEST_REDIS is unset;
-// TestMain stops it.
-var shared struct {
-	once sync.Once
-	dir  string
-	srv  *redisServer
-	err  error
-}
-
-// testRedisAddr returns the address of the Redis the tests share.
-func testRedisAddr(t testing.TB) string {
-	t.Helper()
-	if addr := os.Getenv(redisEnv); addr != "" {
-		return addr
-	}
-	requireRedisServer(t)
-	shared.once.Do(func() {
-		if shared.dir, shared.err = os.MkdirTemp("", "regauth-users-redis-"); shared.err != nil {
-			return
-		}
-		shared.srv, shared.err = startRedisOnFreePort(shared.dir)
-	})
-	if shared.err != nil {
-		t.Fatalf("start redis-server: %v", shared.err)
-	}
-	return shared.srv.addr
-}
-
-func stopSharedRedis() {
-	if shared.srv != nil {
-		shared.srv.stop()
-	}
-	if shared.dir != "" {
-		os.RemoveAll(shared.dir)
-	}
-}
+// sharedRedis is the server the tests share; TestMain stops it.
+var sharedRedis testredis.Shared
 
 // newTestRedisClient returns a client of the test database, closed when
 // the test ends.
@@ -169,7 +38,7 @@ func newTestRedisClient(t testing.TB, addr string) redis.UniversalClient {
 // openTestRedis returns a Redis store over the emptied test database.
 func openTestRedis(t testing.TB) *Redis {
 	t.Helper()
-	client := newTestRedisClient(t, testRedisAddr(t))
+	client := newTestRedisClient(t, sharedRedis.Addr(t))
 	if err := client.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatalf("FLUSHDB: %v", err)
 	}
@@ -182,7 +51,7 @@ func openTestRedis(t testing.TB) *Redis {
 func TestRedisSharedByServers(t *testing.T) {
 	ctx := t.Context()
 	storeA := openTestRedis(t)
-	storeB := NewRedis(newTestRedisClient(t, testRedisAddr(t)))
+	storeB := NewRedis(newTestRedisClient(t, sharedRedis.Addr(t)))
 	authB := newTestAuthenticator(t, storeB)
 	later := testTime.Add(time.Minute)
 
@@ -244,7 +113,7 @@ func TestRedisSharedByServers(t *testing.T) {
 func TestRedisPublishesChanges(t *testing.T) {
 	ctx := t.Context()
 	store := openTestRedis(t)
-	sub := newTestRedisClient(t, testRedisAddr(t)).Subscribe(ctx, RedisChangesChannel)
+	sub := newTestRedisClient(t, sharedRedis.Addr(t)).Subscribe(ctx, RedisChangesChannel)
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil { // the subscription confirmation
 		t.Fatal(err)
@@ -391,16 +260,10 @@ func TestParseRedisURL(t *testing.T) {
 // token server answers 5xx rather than 401; once the server is back on
 // the same port the same store works again.
 func TestRedisOutage(t *testing.T) {
-	requireRedisServer(t)
 	ctx := t.Context()
-	dir := t.TempDir()
-	srv, err := startRedisOnFreePort(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.stop() }()
+	srv := testredis.Start(t, testredis.Options{})
 
-	client, err := ParseRedisURL("redis://" + srv.addr + "/0?dial_timeout=1s&max_retries=1")
+	client, err := ParseRedisURL("redis://" + srv.Addr() + "/0?dial_timeout=1s&max_retries=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +275,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("Authenticate before the outage: %v", err)
 	}
 
-	srv.stop()
+	srv.Stop()
 	_, err = store.Lookup(ctx, "alice")
 	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("Lookup with Redis down = %v, want a store error", err)
@@ -424,10 +287,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Error("List with Redis down succeeded")
 	}
 
-	srv, err = startRedisServer(srv.port, dir)
-	if err != nil {
-		t.Fatalf("restart redis-server on the same port: %v", err)
-	}
+	srv.Restart(t)
 	// The server kept nothing (no persistence): the store answers again
 	// once "alice" is unknown rather than unreachable.
 	eventually(t, "the store answers again", func() bool {

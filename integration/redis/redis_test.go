@@ -6,20 +6,17 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/regauth/regauth/acl"
+	"github.com/regauth/regauth/internal/testredis"
 	"github.com/regauth/regauth/pki"
 	"github.com/regauth/regauth/throttle"
 	"github.com/regauth/regauth/tokenserver"
@@ -38,55 +35,6 @@ rules:
 	// Redis store caches nothing, so it is the next request in practice.
 	within = time.Second
 )
-
-// redisServer is a redis-server this test runs, with append-only
-// persistence so that a restart keeps the accounts.
-type redisServer struct {
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T, port int, dir string) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed (scripts/test.sh installs it)")
-	}
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--dir", dir, "--appendonly", "yes", "--save", "")
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	s := &redisServer{port: port, dir: dir, cmd: cmd}
-	t.Cleanup(s.stop)
-	eventually(t, 5*time.Second, "redis-server answers", func() error {
-		c := redis.NewClient(&redis.Options{Addr: s.addr()})
-		defer c.Close()
-		return c.Ping(context.Background()).Err()
-	})
-	return s
-}
-
-func (s *redisServer) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
-
-func (s *redisServer) stop() {
-	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // tokenServer is one regauth token server with its own Redis client, as a
 // separate process would have.
@@ -136,7 +84,7 @@ func newTokenServer(t *testing.T, redisAddr string, kp *pki.KeyPair, cert tls.Ce
 
 // env is one Redis and two token servers, a and b, sharing it.
 type env struct {
-	redis  *redisServer
+	redis  *testredis.Server
 	a, b   *tokenServer
 	client *http.Client
 }
@@ -162,13 +110,14 @@ func newEnv(t *testing.T) *env {
 	roots := x509.NewCertPool()
 	roots.AddCert(caCerts[0])
 
-	rs := startRedis(t, freePort(t), t.TempDir())
+	// Append-only, so that a restart keeps the accounts.
+	rs := testredis.Start(t, testredis.Options{Dir: t.TempDir()})
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &env{
 		redis:  rs,
-		a:      newTokenServer(t, rs.addr(), kp, cert),
-		b:      newTokenServer(t, rs.addr(), kp, cert),
+		a:      newTokenServer(t, rs.Addr(), kp, cert),
+		b:      newTokenServer(t, rs.Addr(), kp, cert),
 		client: &http.Client{Transport: tr, Timeout: 5 * time.Second},
 	}
 }

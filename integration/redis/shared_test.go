@@ -132,7 +132,7 @@ func TestRedisGoesAwayAndComesBack(t *testing.T) {
 		t.Fatalf("before the outage: %d", r.status)
 	}
 
-	e.redis.stop()
+	e.redis.Stop()
 	for _, srv := range []*tokenServer{e.a, e.b} {
 		if r := e.login(t, srv, "alice", "pw", scope); r.status != http.StatusServiceUnavailable {
 			t.Fatalf("login while Redis is down: %d, want 503", r.status)
@@ -145,7 +145,7 @@ func TestRedisGoesAwayAndComesBack(t *testing.T) {
 		}
 	}
 
-	startAgain(t, e.redis)
+	e.redis.Restart(t)
 	for _, srv := range []*tokenServer{e.a, e.b} {
 		eventually(t, 5*time.Second, "login after Redis is back", func() error {
 			return wantStatus(e.login(t, srv, "alice", "pw", scope), http.StatusOK)
@@ -154,9 +154,4 @@ func TestRedisGoesAwayAndComesBack(t *testing.T) {
 			t.Fatalf("not ready after Redis is back: %v", err)
 		}
 	}
-}
-
-func startAgain(t *testing.T, old *redisServer) {
-	t.Helper()
-	*old = *startRedis(t, old.port, old.dir)
 }
