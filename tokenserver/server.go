@@ -202,7 +202,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *auditEvent) (
 // authenticate returns the subject of the request: anonymous without
 // credentials, the account whose password matched, or the account of a
 // good refresh token.
-func (s *Server) authenticate(ctx context.Context, req *tokenRequest, ev *auditEvent) (acl.Subject, users.Account, error) {
+func (s *Server) authenticate(ctx context.Context, req *tokenRequest, ev *auditEvent) (
+	acl.Subject, users.Account, error) {
 	var (
 		acct users.Account
 		err  error

@@ -56,6 +56,10 @@ func ParseHtpasswd(r io.Reader) ([]HtpasswdEntry, []HtpasswdSkip, error) {
 	return entries, skips, nil
 }
 
+// cannotImport ends the reason a line with another hash kind is skipped.
+const cannotImport = ", which cannot be checked here; add the account with regauth user add, " +
+	"or hash it again with htpasswd -B and import it"
+
 // parseHtpasswdLine returns the entry of a line or why it is skipped. The
 // reason never quotes the hash.
 func parseHtpasswdLine(line string) (HtpasswdEntry, string) {
@@ -69,16 +73,16 @@ func parseHtpasswdLine(line string) (HtpasswdEntry, string) {
 	e := HtpasswdEntry{Name: name, Hash: hash}
 	switch {
 	case strings.HasPrefix(hash, "$apr1$"):
-		return e, "MD5 ($apr1$) hash, which cannot be checked here; add the account with regauth user add, or hash it again with htpasswd -B and import it"
+		return e, "MD5 ($apr1$) hash" + cannotImport
 	case strings.HasPrefix(hash, "{SHA}"):
-		return e, "SHA1 ({SHA}) hash, which cannot be checked here; add the account with regauth user add, or hash it again with htpasswd -B and import it"
+		return e, "SHA1 ({SHA}) hash" + cannotImport
 	case strings.HasPrefix(hash, "$2y$"), strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"):
 		if _, err := bcryptCost(hash); err != nil {
 			return e, "malformed bcrypt hash"
 		}
 		return e, ""
 	case len(hash) == 13:
-		return e, "crypt hash, which cannot be checked here; add the account with regauth user add, or hash it again with htpasswd -B and import it"
+		return e, "crypt hash" + cannotImport
 	}
 	return e, "unknown hash kind (only bcrypt, as made by htpasswd -B, can be imported)"
 }

@@ -168,7 +168,8 @@ func (o *initOptions) registryConfig() ([]byte, error) {
 	})
 }
 
-var configTemplate = template.Must(template.New("config").Parse(`# regauth configuration. Every key is described in config.example.yaml.
+var configTemplate = template.Must(template.New("config").Parse(
+	`# regauth configuration. Every key is described in config.example.yaml.
 # Relative paths are relative to this file.
 service: {{.service | printf "%q"}}
 issuer: {{.issuer | printf "%q"}}

@@ -64,10 +64,11 @@ func newTokenServer(t *testing.T, redisAddr string, kp *pki.KeyPair, cert tls.Ce
 		t.Fatal(err)
 	}
 	ts := tokenserver.New(tokenserver.Config{
-		Service:   service,
-		Issuer:    "regauth",
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
-		Limiter:   throttle.New(throttle.Policy{Window: time.Minute, AccountLimit: 3, AddressLimit: 100}, throttle.NewRedis(client)),
+		Service: service,
+		Issuer:  "regauth",
+		Logger:  slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Limiter: throttle.New(throttle.Policy{Window: time.Minute, AccountLimit: 3, AddressLimit: 100},
+			throttle.NewRedis(client)),
 		Refresher: &users.Refresher{Accounts: store, Tokens: store},
 		Ping:      func(ctx context.Context) error { return client.Ping(ctx).Err() },
 	}, signer, auth, func() *acl.Policy { return policy })
