@@ -98,7 +98,7 @@ func (m *Metrics) observeRequest(ev *auditEvent) {
 	if m == nil {
 		return
 	}
-	grant := ev.grant
+	grant := ev.grant // only values request.go sets, never client text
 	if grant == "" {
 		grant = "basic"
 		if ev.method != "POST" && ev.account == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -144,5 +145,64 @@ func TestJWKSMatchesTokens(t *testing.T) {
 	}
 	if kid := parsed.Header["kid"]; kid != set.Keys[0].Kid {
 		t.Errorf("token kid %v, JWKS kid %q", kid, set.Keys[0].Kid)
+	}
+}
+
+// TestClientTextStaysOutOfLabels sends grant types a client made up: the
+// metrics must not grow a series per value, nor the log keep them.
+func TestClientTextStaysOutOfLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := newHarness(t, Config{Metrics: NewMetrics(reg)})
+	for i := range 20 {
+		body := fmt.Sprintf("grant_type=made-up-%d&client_id=x", i)
+		r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.srv.ServeHTTP(w, r)
+		if w.Code != http.StatusBadRequest {
+			t.Fatalf("made-up grant: %d", w.Code)
+		}
+	}
+	n, err := testutil.GatherAndCount(reg, "regauth_token_requests_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d request series after 20 made-up grant types, want 1", n)
+	}
+	if strings.Contains(h.logs.String(), "made-up") {
+		t.Error("the audit log repeats a made-up grant type")
+	}
+}
+
+// TestNoRefreshTokenForHead checks that a HEAD login, whose answer has no
+// body, stores no refresh token nobody could ever use or see.
+func TestNoRefreshTokenForHead(t *testing.T) {
+	refresher := newFakeRefresher()
+	h := newHarness(t, Config{Refresher: refresher})
+	alice := basicHeader("alice", "alice-pw:with:colons")
+	h.do(http.MethodHead, query(nil, "offline_token=true", "client_id=docker"), alice)
+	if len(refresher.grants) != 0 {
+		t.Fatalf("HEAD stored %d refresh tokens", len(refresher.grants))
+	}
+	h.do(http.MethodGet, query(nil, "offline_token=true", "client_id=docker"), alice)
+	if len(refresher.grants) != 1 {
+		t.Fatalf("GET stored %d refresh tokens, want 1", len(refresher.grants))
+	}
+}
+
+// TestInvalidNamesCostNothing refuses names no account can have without
+// asking the store, so that they never reach bcrypt or the counters.
+func TestInvalidNamesCostNothing(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.accounts.err = errors.New("the store must not be asked")
+	for _, name := range []string{strings.Repeat("x", 500), "a b", "\x00"} {
+		w := h.do(http.MethodGet, query(nil), basicHeader(name, "pw"))
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("name %.10q: %d, want 401", name, w.Code)
+		}
+	}
+	if strings.Contains(h.logs.String(), strings.Repeat("x", 100)) {
+		t.Error("the audit log holds a long name whole")
 	}
 }

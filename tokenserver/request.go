@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/regauth/regauth/acl"
 )
@@ -57,6 +58,9 @@ func parseRequest(w http.ResponseWriter, r *http.Request, service string) (*toke
 		return req, err
 	}
 
+	if len(req.clientID) > maxClientIDLen || !printable(req.clientID) {
+		return req, badRequest("client_id must be at most 128 printable characters", nil)
+	}
 	if req.service != "" && req.service != service {
 		return req, badRequest("unknown service "+quote(req.service), nil)
 	}
@@ -88,7 +92,8 @@ func parseGet(r *http.Request) (*tokenRequest, error) {
 	if acct := q.Get("account"); acct != "" && req.hasCredentials && acct != req.user {
 		return req, badRequest("account does not match the credentials", nil)
 	}
-	req.offline = q.Get("offline_token") == "true"
+	// A HEAD answer has no body, so it could not carry a refresh token.
+	req.offline = q.Get("offline_token") == "true" && r.Method != http.MethodHead
 	req.clientID = q.Get("client_id")
 
 	req.scopes, err = acl.ParseScopes(q["scope"])
@@ -110,11 +115,12 @@ func parsePost(w http.ResponseWriter, r *http.Request) (*tokenRequest, error) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormLen)
 	if err := r.ParseForm(); err != nil {
-		return req, badRequest("malformed form", err)
+		// The parser's message quotes bytes of the body, which may be a
+		// password: the log gets no more than the client.
+		return req, badRequest("malformed form", nil)
 	}
 	f := r.PostForm
 
-	req.grantType = f.Get("grant_type")
 	req.service = f.Get("service")
 	req.clientID = f.Get("client_id")
 	req.offline = f.Get("access_type") == "offline"
@@ -122,19 +128,24 @@ func parsePost(w http.ResponseWriter, r *http.Request) (*tokenRequest, error) {
 		return req, badRequest("client_id is required", nil)
 	}
 
-	switch req.grantType {
+	switch grant := f.Get("grant_type"); grant {
 	case grantPassword:
+		req.grantType = grant
 		req.user, req.password = f.Get("username"), f.Get("password")
 		if req.user == "" {
 			return req, badRequest("username is required", nil)
 		}
 		req.hasCredentials = true
 	case grantRefreshToken:
+		req.grantType = grant
 		req.refreshToken = f.Get("refresh_token")
 		if req.refreshToken == "" {
 			return req, badRequest("refresh_token is required", nil)
 		}
 	default:
+		// Not echoed into the log or the metrics: a client could make
+		// every request a new label.
+		req.grantType = "unsupported"
 		return req, &requestError{status: http.StatusBadRequest, code: "unsupported_grant_type",
 			description: "grant_type must be password or refresh_token"}
 	}
@@ -145,6 +156,18 @@ func parsePost(w http.ResponseWriter, r *http.Request) (*tokenRequest, error) {
 		return req, badRequest(err.Error(), err)
 	}
 	return req, nil
+}
+
+// maxClientIDLen bounds client_id, which refresh token records keep.
+const maxClientIDLen = 128
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < ' ' || r == 0x7f || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // quote returns s quoted and cut short, for echoing client input safely.

@@ -156,7 +156,7 @@ type tokenResponse struct {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *auditEvent) (*tokenResponse, error) {
 	req, err := parseRequest(w, r, s.cfg.Service)
-	ev.service, ev.account, ev.scopes, ev.grant = req.service, req.user, req.scopes, req.grantType
+	ev.service, ev.account, ev.scopes, ev.grant = req.service, clip(req.user), req.scopes, req.grantType
 	if err != nil {
 		return nil, err
 	}
@@ -240,9 +240,23 @@ func (s *Server) checkRefresh(ctx context.Context, req *tokenRequest, ev *auditE
 	return acct, nil
 }
 
+// clip cuts a client-given name for the log: a valid one is at most
+// users.MaxNameLen bytes, anything longer is not worth logging whole.
+func clip(name string) string {
+	if len(name) <= users.MaxNameLen {
+		return name
+	}
+	return name[:users.MaxNameLen] + "..."
+}
+
 // checkPassword checks a user name and password. Guessing is slowed down
 // before bcrypt runs, so a throttled client costs little.
 func (s *Server) checkPassword(ctx context.Context, req *tokenRequest, ip string) (users.Account, error) {
+	// A name no account can have needs no bcrypt to refuse, and must not
+	// become a key of the failed-login counts: it could be any length.
+	if err := users.ValidateName(req.user); err != nil {
+		return users.Account{}, unauthorized(errors.New("not a valid account name"))
+	}
 	if err := s.checkThrottle(ctx, req.user, ip); err != nil {
 		return users.Account{}, err
 	}
