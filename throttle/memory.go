@@ -32,27 +32,14 @@ func NewMemory(now func() time.Time) *Memory {
 	return &Memory{now: now, wins: map[string]window{}}
 }
 
-// Count implements Counter.
-func (m *Memory) Count(_ context.Context, keys ...string) ([]int, []time.Duration, error) {
+// Add implements Counter.
+func (m *Memory) Add(_ context.Context, d time.Duration, keys ...string) ([]int, []time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	counts := make([]int, len(keys))
 	ttls := make([]time.Duration, len(keys))
 	for i, k := range keys {
-		if w, ok := m.wins[k]; ok && now.Before(w.ends) {
-			counts[i], ttls[i] = w.count, w.ends.Sub(now)
-		}
-	}
-	return counts, ttls, nil
-}
-
-// Add implements Counter.
-func (m *Memory) Add(_ context.Context, d time.Duration, keys ...string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now()
-	for _, k := range keys {
 		w, ok := m.wins[k]
 		if !ok || !now.Before(w.ends) {
 			m.makeRoom(now)
@@ -60,6 +47,18 @@ func (m *Memory) Add(_ context.Context, d time.Duration, keys ...string) error {
 		}
 		w.count++
 		m.wins[k] = w
+		counts[i], ttls[i] = w.count, w.ends.Sub(now)
+	}
+	return counts, ttls, nil
+}
+
+// Take implements Counter.
+func (m *Memory) Take(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w, ok := m.wins[key]; ok && w.count > 0 {
+		w.count--
+		m.wins[key] = w
 	}
 	return nil
 }

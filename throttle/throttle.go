@@ -26,15 +26,16 @@ type Policy struct {
 // minutes: enough for a person mistyping, far too few to guess a password.
 var DefaultPolicy = Policy{Window: 15 * time.Minute, AccountLimit: 10, AddressLimit: 30}
 
-// Counter stores failure counts in fixed windows. Memory keeps them in the
+// Counter stores attempt counts in fixed windows. Memory keeps them in the
 // process; Redis shares them between token servers.
 type Counter interface {
-	// Count returns the failures of each key in its current window and
-	// how long that window still runs.
-	Count(ctx context.Context, keys ...string) ([]int, []time.Duration, error)
-	// Add records one failure for each key.
-	Add(ctx context.Context, window time.Duration, keys ...string) error
-	// Reset forgets the failures of key.
+	// Add counts one more attempt for each key, and returns the counts
+	// that makes and how long each key's window still runs. The first
+	// attempt of a key starts its window.
+	Add(ctx context.Context, window time.Duration, keys ...string) ([]int, []time.Duration, error)
+	// Take counts one attempt of key less, if it has any.
+	Take(ctx context.Context, key string) error
+	// Reset forgets the attempts of key.
 	Reset(ctx context.Context, key string) error
 }
 
@@ -50,31 +51,43 @@ func New(p Policy, c Counter) *Limiter { return &Limiter{policy: p, counter: c} 
 func accountKey(account string) string { return "account:" + account }
 func addressKey(address string) string { return "address:" + address }
 
-// Wait returns how long an attempt to sign in to account from address must
-// wait; zero means it may go ahead.
-func (l *Limiter) Wait(ctx context.Context, account, address string) (time.Duration, error) {
-	counts, ttls, err := l.counter.Count(ctx, accountKey(account), addressKey(address))
+// Attempt counts an attempt to sign in to account from address, before its
+// password is checked, and returns how long it must wait instead; zero
+// means it may go ahead. Counting first, and taking the count back when
+// the password turns out right, is what makes the limit hold for guesses
+// sent in parallel: each is counted as it arrives, not after its bcrypt.
+func (l *Limiter) Attempt(ctx context.Context, account, address string) (time.Duration, error) {
+	counts, ttls, err := l.counter.Add(ctx, l.policy.Window, accountKey(account), addressKey(address))
 	if err != nil {
 		return 0, err
 	}
-	acct, addr := counts[0], counts[1]
+	acct, addr := counts[0], counts[1] // this attempt included
 	switch {
-	case acct >= l.policy.AccountLimit:
+	case acct > l.policy.AccountLimit:
 		return ttls[0], nil
-	case addr >= l.policy.AddressLimit && acct > 0:
+	case addr > l.policy.AddressLimit && acct > 1:
 		return min(ttls[0], ttls[1]), nil
 	}
 	return 0, nil
 }
 
-// Failed records a failed attempt.
-func (l *Limiter) Failed(ctx context.Context, account, address string) error {
-	return l.counter.Add(ctx, l.policy.Window, accountKey(account), addressKey(address))
+// Succeeded records that the attempt had the right password: the
+// account's count is forgotten, its owner has proved who they are, and the
+// address's count takes this attempt back. The address keeps the rest of
+// its count, which a spray would otherwise reset with one account of its
+// own.
+func (l *Limiter) Succeeded(ctx context.Context, account, address string) error {
+	if err := l.counter.Reset(ctx, accountKey(account)); err != nil {
+		return err
+	}
+	return l.counter.Take(ctx, addressKey(address))
 }
 
-// Succeeded forgets the account's failures: its owner has proved who they
-// are. The address keeps its count, which a spray would otherwise reset
-// with one account of its own.
-func (l *Limiter) Succeeded(ctx context.Context, account string) error {
-	return l.counter.Reset(ctx, accountKey(account))
+// Cancel takes back an attempt that could not be decided, such as one
+// that found the account store down: it must not count against anyone.
+func (l *Limiter) Cancel(ctx context.Context, account, address string) error {
+	if err := l.counter.Take(ctx, accountKey(account)); err != nil {
+		return err
+	}
+	return l.counter.Take(ctx, addressKey(address))
 }

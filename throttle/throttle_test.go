@@ -2,8 +2,11 @@ package throttle
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,11 +21,11 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 var testPolicy = Policy{Window: time.Minute, AccountLimit: 3, AddressLimit: 5}
 
-// attempt is one step of a scenario: a failure or success to record, or a
-// check that the next attempt must (or need not) wait.
+// attempt is one sign-in of a scenario: its password is right or wrong,
+// and it must or must not be told to wait.
 type attempt struct {
 	account, address string
-	fail, succeed    bool
+	right            bool
 	wantWait         bool
 }
 
@@ -35,42 +38,43 @@ func TestLimiter(t *testing.T) {
 			{account: "alice", address: "10.0.0.1"},
 		}},
 		{"an account waits after its limit", []attempt{
-			{account: "alice", address: "10.0.0.1", fail: true},
-			{account: "alice", address: "10.0.0.2", fail: true},
 			{account: "alice", address: "10.0.0.1"},
-			{account: "alice", address: "10.0.0.3", fail: true},
-			{account: "alice", address: "10.0.0.9", wantWait: true},
+			{account: "alice", address: "10.0.0.2"},
+			{account: "alice", address: "10.0.0.3"},
+			{account: "alice", address: "10.0.0.9", right: true, wantWait: true},
 		}},
 		{"a success forgets the account's failures", []attempt{
-			{account: "alice", address: "10.0.0.1", fail: true},
-			{account: "alice", address: "10.0.0.1", fail: true},
-			{account: "alice", address: "10.0.0.1", succeed: true},
-			{account: "alice", address: "10.0.0.1", fail: true},
-			{account: "alice", address: "10.0.0.1", fail: true},
 			{account: "alice", address: "10.0.0.1"},
+			{account: "alice", address: "10.0.0.1"},
+			{account: "alice", address: "10.0.0.1", right: true},
+			{account: "alice", address: "10.0.0.1"},
+			{account: "alice", address: "10.0.0.1"},
+			{account: "alice", address: "10.0.0.1"},
+			{account: "alice", address: "10.0.0.1", wantWait: true},
 		}},
 		{"a spraying address waits for accounts that failed", []attempt{
-			{account: "a1", address: "10.0.0.66", fail: true},
-			{account: "a2", address: "10.0.0.66", fail: true},
-			{account: "a3", address: "10.0.0.66", fail: true},
-			{account: "a4", address: "10.0.0.66", fail: true},
-			{account: "a5", address: "10.0.0.66", fail: true},
+			{account: "a1", address: "10.0.0.66"},
+			{account: "a2", address: "10.0.0.66"},
+			{account: "a3", address: "10.0.0.66"},
+			{account: "a4", address: "10.0.0.66"},
+			{account: "a5", address: "10.0.0.66"},
 			{account: "a1", address: "10.0.0.66", wantWait: true},
 		}},
 		{"a colleague behind the sprayer's address is not blocked", []attempt{
-			{account: "a1", address: "10.0.0.66", fail: true},
-			{account: "a2", address: "10.0.0.66", fail: true},
-			{account: "a3", address: "10.0.0.66", fail: true},
-			{account: "a4", address: "10.0.0.66", fail: true},
-			{account: "a5", address: "10.0.0.66", fail: true},
-			{account: "bob", address: "10.0.0.66"},
+			{account: "a1", address: "10.0.0.66"},
+			{account: "a2", address: "10.0.0.66"},
+			{account: "a3", address: "10.0.0.66"},
+			{account: "a4", address: "10.0.0.66"},
+			{account: "a5", address: "10.0.0.66"},
+			{account: "bob", address: "10.0.0.66", right: true},
+			{account: "bob", address: "10.0.0.66", right: true},
 		}},
 		{"failures of another account never block", []attempt{
-			{account: "mallory", address: "10.0.0.1", fail: true},
-			{account: "mallory", address: "10.0.0.1", fail: true},
-			{account: "mallory", address: "10.0.0.1", fail: true},
+			{account: "mallory", address: "10.0.0.1"},
+			{account: "mallory", address: "10.0.0.1"},
+			{account: "mallory", address: "10.0.0.1"},
 			{account: "mallory", address: "10.0.0.1", wantWait: true},
-			{account: "alice", address: "10.0.0.1"},
+			{account: "alice", address: "10.0.0.1", right: true},
 		}},
 	}
 	for _, tt := range tests {
@@ -88,26 +92,68 @@ func TestLimiter(t *testing.T) {
 
 func runStep(ctx context.Context, t *testing.T, l *Limiter, i int, s attempt) {
 	t.Helper()
-	switch {
-	case s.fail:
-		if err := l.Failed(ctx, s.account, s.address); err != nil {
-			t.Fatalf("step %d: Failed: %v", i, err)
-		}
-	case s.succeed:
-		if err := l.Succeeded(ctx, s.account); err != nil {
+	wait, err := l.Attempt(ctx, s.account, s.address)
+	if err != nil {
+		t.Fatalf("step %d: Attempt: %v", i, err)
+	}
+	if (wait > 0) != s.wantWait {
+		t.Fatalf("step %d: %s from %s waits %v, want waiting %v", i, s.account, s.address, wait, s.wantWait)
+	}
+	if wait > testPolicy.Window {
+		t.Fatalf("step %d: wait %v is longer than the window %v", i, wait, testPolicy.Window)
+	}
+	if wait == 0 && s.right {
+		if err := l.Succeeded(ctx, s.account, s.address); err != nil {
 			t.Fatalf("step %d: Succeeded: %v", i, err)
 		}
-	default:
-		wait, err := l.Wait(ctx, s.account, s.address)
-		if err != nil {
-			t.Fatalf("step %d: Wait: %v", i, err)
-		}
-		if (wait > 0) != s.wantWait {
-			t.Fatalf("step %d: %s from %s waits %v, want waiting %v", i, s.account, s.address, wait, s.wantWait)
-		}
-		if wait > testPolicy.Window {
-			t.Fatalf("step %d: wait %v is longer than the window %v", i, wait, testPolicy.Window)
-		}
+	}
+}
+
+// TestParallelGuesses sends many guesses for one account at once: no more
+// than the limit may go ahead, however they interleave.
+func TestParallelGuesses(t *testing.T) {
+	for name, counter := range counters(t) {
+		t.Run(name, func(t *testing.T) {
+			l := New(testPolicy, counter)
+			var (
+				wg    sync.WaitGroup
+				ahead atomic.Int64
+			)
+			for i := range 50 {
+				wg.Go(func() {
+					wait, err := l.Attempt(context.Background(), "alice", fmt.Sprintf("10.0.1.%d", i))
+					if err == nil && wait == 0 {
+						ahead.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if n := ahead.Load(); n != int64(testPolicy.AccountLimit) {
+				t.Fatalf("%d of 50 parallel guesses went ahead, want %d", n, testPolicy.AccountLimit)
+			}
+		})
+	}
+}
+
+// TestCancelTakesBack cancels attempts that found the store down: they
+// must not lock the account.
+func TestCancelTakesBack(t *testing.T) {
+	for name, counter := range counters(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			l := New(testPolicy, counter)
+			for range 2 * testPolicy.AccountLimit {
+				if _, err := l.Attempt(ctx, "alice", "10.0.0.1"); err != nil {
+					t.Fatal(err)
+				}
+				if err := l.Cancel(ctx, "alice", "10.0.0.1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if wait, _ := l.Attempt(ctx, "alice", "10.0.0.1"); wait != 0 {
+				t.Fatalf("cancelled attempts made alice wait %v", wait)
+			}
+		})
 	}
 }
 
@@ -138,20 +184,19 @@ func TestMemoryWindowEnds(t *testing.T) {
 	l := New(testPolicy, NewMemory(clock.now))
 	ctx := context.Background()
 	for range testPolicy.AccountLimit {
-		if err := l.Failed(ctx, "alice", "10.0.0.1"); err != nil {
+		if _, err := l.Attempt(ctx, "alice", "10.0.0.1"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wait, _ := l.Wait(ctx, "alice", "10.0.0.1")
-	if wait != testPolicy.Window {
+	if wait, _ := l.Attempt(ctx, "alice", "10.0.0.1"); wait != testPolicy.Window {
 		t.Fatalf("wait right after the failures = %v, want the whole window %v", wait, testPolicy.Window)
 	}
 	clock.advance(testPolicy.Window / 2)
-	if wait, _ := l.Wait(ctx, "alice", "10.0.0.1"); wait != testPolicy.Window/2 {
+	if wait, _ := l.Attempt(ctx, "alice", "10.0.0.1"); wait != testPolicy.Window/2 {
 		t.Fatalf("wait half way = %v, want %v", wait, testPolicy.Window/2)
 	}
 	clock.advance(testPolicy.Window / 2)
-	if wait, _ := l.Wait(ctx, "alice", "10.0.0.1"); wait != 0 {
+	if wait, _ := l.Attempt(ctx, "alice", "10.0.0.1"); wait != 0 {
 		t.Fatalf("wait after the window = %v, want 0", wait)
 	}
 }
@@ -160,7 +205,7 @@ func TestMemoryIsBounded(t *testing.T) {
 	m := NewMemory(nil)
 	ctx := context.Background()
 	for i := range maxMemoryKeys + 100 {
-		if err := m.Add(ctx, time.Minute, "account:"+string(rune('a'+i%26))+time.Duration(i).String()); err != nil {
+		if _, _, err := m.Add(ctx, time.Minute, "account:"+string(rune('a'+i%26))+time.Duration(i).String()); err != nil {
 			t.Fatal(err)
 		}
 	}

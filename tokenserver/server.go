@@ -257,7 +257,7 @@ func (s *Server) checkPassword(ctx context.Context, req *tokenRequest, ip string
 	if err := users.ValidateName(req.user); err != nil {
 		return users.Account{}, unauthorized(errors.New("not a valid account name"))
 	}
-	if err := s.checkThrottle(ctx, req.user, ip); err != nil {
+	if err := s.attempt(ctx, req.user, ip); err != nil {
 		return users.Account{}, err
 	}
 
@@ -266,18 +266,16 @@ func (s *Server) checkPassword(ctx context.Context, req *tokenRequest, ip string
 	s.cfg.Metrics.observePassword(passwordResult(err), time.Since(start).Seconds())
 	switch {
 	case errors.Is(err, users.ErrBadCredentials):
-		if s.cfg.Limiter != nil {
-			if lerr := s.cfg.Limiter.Failed(ctx, req.user, ip); lerr != nil {
-				err = errors.Join(err, lerr)
-			}
-		}
-		return users.Account{}, unauthorized(err)
+		return users.Account{}, unauthorized(err) // counted by attempt
 	case err != nil:
+		if s.cfg.Limiter != nil {
+			err = errors.Join(err, s.cfg.Limiter.Cancel(ctx, req.user, ip))
+		}
 		return users.Account{}, unavailable(err)
 	}
 
 	if s.cfg.Limiter != nil {
-		if err := s.cfg.Limiter.Succeeded(ctx, acct.Name); err != nil {
+		if err := s.cfg.Limiter.Succeeded(ctx, acct.Name, ip); err != nil {
 			return users.Account{}, unavailable(err)
 		}
 	}
@@ -310,11 +308,13 @@ func grantedScopes(decisions []acl.Decision) string {
 	return b.String()
 }
 
-func (s *Server) checkThrottle(ctx context.Context, account, ip string) error {
+// attempt counts a password attempt before bcrypt runs, so that a
+// throttled client costs little and parallel guesses count as they come.
+func (s *Server) attempt(ctx context.Context, account, ip string) error {
 	if s.cfg.Limiter == nil {
 		return nil
 	}
-	wait, err := s.cfg.Limiter.Wait(ctx, account, ip)
+	wait, err := s.cfg.Limiter.Attempt(ctx, account, ip)
 	if err != nil {
 		return unavailable(err)
 	}
