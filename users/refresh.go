@@ -48,6 +48,13 @@ var ErrInvalidToken = errors.New("invalid refresh token")
 // DefaultRefreshTTL is how long a refresh token lives unless configured.
 const DefaultRefreshTTL = 90 * 24 * time.Hour
 
+// MaxTokensPerAccount bounds the refresh tokens one account holds. Every
+// docker login makes one, and a CI job that logs in for every run would
+// otherwise pile up 90 days of them; past the bound the oldest go, so a
+// machine that has not logged in since the last hundred others did must
+// log in again.
+const MaxTokensPerAccount = 100
+
 // Refresher issues and checks refresh tokens.
 type Refresher struct {
 	Accounts Lookup
@@ -66,7 +73,9 @@ func (r *Refresher) now() time.Time {
 // Issue creates a refresh token for acct, bound to service and clientID,
 // and returns it. The returned string is shown to the client once.
 func (r *Refresher) Issue(ctx context.Context, acct Account, service, clientID string) (string, RefreshToken, error) {
-	now := r.now().UTC().Truncate(time.Second)
+	// Full precision: the order of tokens made in one second decides which
+	// go first past MaxTokensPerAccount.
+	now := r.now().UTC()
 	ttl := r.TTL
 	if ttl <= 0 {
 		ttl = DefaultRefreshTTL
@@ -88,7 +97,24 @@ func (r *Refresher) Issue(ctx context.Context, acct Account, service, clientID s
 	if err := r.Tokens.SaveToken(ctx, t); err != nil {
 		return "", RefreshToken{}, err
 	}
+	if err := r.dropOldest(ctx, acct.Name); err != nil {
+		return "", RefreshToken{}, err
+	}
 	return t.ID + "." + secret, t, nil
+}
+
+// dropOldest revokes the account's oldest tokens past MaxTokensPerAccount.
+func (r *Refresher) dropOldest(ctx context.Context, account string) error {
+	ts, err := r.Tokens.ListTokens(ctx, account) // oldest first
+	if err != nil || len(ts) <= MaxTokensPerAccount {
+		return err
+	}
+	ids := make([]string, 0, len(ts)-MaxTokensPerAccount)
+	for _, t := range ts[:len(ts)-MaxTokensPerAccount] {
+		ids = append(ids, t.ID)
+	}
+	_, err = r.Tokens.RevokeTokens(ctx, ids...)
+	return err
 }
 
 // Check returns the account of a refresh token if the token is good for

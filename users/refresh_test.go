@@ -190,3 +190,72 @@ func recordText(t *testing.T, ts TokenStore, id string) string {
 	}
 	return rec.SecretHash + rec.Stamp + rec.Account + rec.ClientID
 }
+
+func TestTokensPerAccountAreBounded(t *testing.T) {
+	for _, kind := range tokenKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx := context.Background()
+			store, tokens := kind.open(t)
+			alice := testAccount(t, "alice", "pw")
+			mustAdd(t, store, alice)
+			r := &Refresher{Accounts: store, Tokens: tokens}
+			var first []string
+			for i := range MaxTokensPerAccount + 5 {
+				_, rec, err := r.Issue(ctx, alice, "registry", "docker")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i < 5 {
+					first = append(first, rec.ID)
+				}
+			}
+			left, err := tokens.ListTokens(ctx, "alice")
+			if err != nil || len(left) != MaxTokensPerAccount {
+				t.Fatalf("alice holds %d tokens (%v), want %d", len(left), err, MaxTokensPerAccount)
+			}
+			for _, id := range first {
+				if _, err := tokens.LookupToken(ctx, id); !errors.Is(err, ErrNotFound) {
+					t.Errorf("oldest token %s still there: %v", id, err)
+				}
+			}
+		})
+	}
+}
+
+// TestUnknownTokenReadsFileAtMostOncePerSecond: a token written by another
+// server is found by reading the file again, but made-up ids cannot make
+// every request read the whole file.
+func TestUnknownTokenReadsFileAtMostOncePerSecond(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tokens.yaml")
+	here, err := OpenTokenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Now()
+	here.now = func() time.Time { return clock }
+	there, err := OpenTokenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	save := func(id string) {
+		t.Helper()
+		rec := RefreshToken{ID: id, Account: "alice", Created: clock, Expires: clock.Add(time.Hour)}
+		if err := there.SaveToken(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	save("FIRST")
+	if _, err := here.LookupToken(ctx, "FIRST"); err != nil {
+		t.Fatalf("a token another server wrote: %v", err)
+	}
+	save("SECOND")
+	if _, err := here.LookupToken(ctx, "SECOND"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("within a second of the last read, got %v, want ErrNotFound", err)
+	}
+	clock = clock.Add(missReload)
+	if _, err := here.LookupToken(ctx, "SECOND"); err != nil {
+		t.Fatalf("a second later: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -19,7 +20,15 @@ import (
 type TokenFile struct {
 	m   mapFile[RefreshToken]
 	now func() time.Time
+	// lastMiss is when a lookup last read the file again for an id it did
+	// not know (Unix nanoseconds); see LookupToken.
+	lastMiss atomic.Int64
 }
+
+// missReload is the least time between two reads of the file for unknown
+// ids. Anyone can send a made-up refresh token; without it each would cost
+// a parse of the whole file.
+const missReload = time.Second
 
 var _ TokenStore = (*TokenFile)(nil)
 
@@ -54,10 +63,15 @@ func (f *TokenFile) SaveToken(_ context.Context, t RefreshToken) error {
 
 // LookupToken implements TokenStore. A record this process has not seen
 // yet, written by another token server sharing the file a moment ago, is
-// looked for again in the file before the token is refused.
+// looked for again in the file before the token is refused, at most once
+// a second; the file watch brings it in within a fraction of that anyway.
 func (f *TokenFile) LookupToken(_ context.Context, id string) (RefreshToken, error) {
 	if t, ok := f.m.load()[id]; ok {
 		return t, nil
+	}
+	now, last := f.now().UnixNano(), f.lastMiss.Load()
+	if now-last < int64(missReload) || !f.lastMiss.CompareAndSwap(last, now) {
+		return RefreshToken{}, ErrNotFound
 	}
 	if err := f.m.reload(); err != nil {
 		return RefreshToken{}, err

@@ -33,8 +33,8 @@ func (r *Redis) SaveToken(ctx context.Context, t RefreshToken) error {
 			"client_id":     t.ClientID,
 			"secret_sha256": t.SecretHash,
 			"stamp":         t.Stamp,
-			"created":       t.Created.UTC().Format(time.RFC3339),
-			"expires":       t.Expires.UTC().Format(time.RFC3339),
+			"created":       t.Created.UTC().Format(time.RFC3339Nano),
+			"expires":       t.Expires.UTC().Format(time.RFC3339Nano),
 		})
 		p.ExpireAt(ctx, key, t.Expires)
 		p.SAdd(ctx, redisTokensKeyPrefix+t.Account, t.ID)
@@ -124,7 +124,7 @@ func decodeToken(id string, f map[string]string) RefreshToken {
 		SecretHash: f["secret_sha256"],
 		Stamp:      f["stamp"],
 	}
-	t.Created, _ = time.Parse(time.RFC3339, f["created"])
-	t.Expires, _ = time.Parse(time.RFC3339, f["expires"])
+	t.Created, _ = time.Parse(time.RFC3339Nano, f["created"])
+	t.Expires, _ = time.Parse(time.RFC3339Nano, f["expires"])
 	return t
 }
