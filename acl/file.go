@@ -2,8 +2,9 @@ package acl
 
 import (
 	"fmt"
-	"os"
 	"sync/atomic"
+
+	"github.com/regauth/regauth/internal/configfile"
 )
 
 // File is a policy loaded from a file that can be loaded again while it is
@@ -32,7 +33,7 @@ func (f *File) Policy() *Policy { return f.policy.Load() }
 
 // Reload reads the file again and puts it in force if it is valid.
 func (f *File) Reload() (warnings []string, err error) {
-	data, err := os.ReadFile(f.path)
+	data, err := configfile.Read(f.path)
 	if err != nil {
 		return nil, err
 	}

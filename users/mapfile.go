@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/regauth/regauth/internal/atomicfile"
+	"github.com/regauth/regauth/internal/configfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +39,7 @@ func (f *mapFile[V]) reload() error {
 }
 
 func (f *mapFile[V]) read() (map[string]V, error) {
-	data, err := os.ReadFile(f.path)
+	data, err := configfile.Read(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]V{}, nil
 	}

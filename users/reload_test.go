@@ -1,0 +1,62 @@
+package users
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// TestReloadKeepsLastGoodState replaces a good users file with things no
+// users file can be; each reload is refused and alice keeps logging in.
+func TestReloadKeepsLastGoodState(t *testing.T) {
+	tests := []struct {
+		name    string
+		replace func(t *testing.T, path string)
+	}{
+		{"empty", func(t *testing.T, path string) { writeRaw(t, path, "") }},
+		{"comments only", func(t *testing.T, path string) { writeRaw(t, path, "# being edited\n") }},
+		{"named pipe", func(t *testing.T, path string) {
+			os.Remove(path)
+			if err := syscall.Mkfifo(path, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"symlink to a device", func(t *testing.T, path string) {
+			os.Remove(path)
+			if err := os.Symlink("/dev/zero", path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "users.yaml")
+			data, err := MarshalFile(map[string]Account{"alice": testAccount(t, "alice", "pw")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeRaw(t, path, string(data))
+			f, err := OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			tt.replace(t, path)
+			if err := f.Reload(); err == nil {
+				t.Fatal("reload accepted the file")
+			}
+			if _, err := f.Lookup(context.Background(), "alice"); err != nil {
+				t.Fatalf("alice after a refused reload: %v", err)
+			}
+		})
+	}
+}
+
+func writeRaw(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
