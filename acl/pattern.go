@@ -76,6 +76,9 @@ func (p pattern) matchParts(subj Subject, parts []string) bool {
 }
 
 func matchSegments(pat, name []string) bool {
+	if strings.Count(strings.Join(pat, "/"), "**") > 1 {
+		return matchTable(pat, name)
+	}
 	for len(pat) > 0 {
 		if pat[0] == "**" {
 			rest := pat[1:]
@@ -95,4 +98,32 @@ func matchSegments(pat, name []string) bool {
 		pat, name = pat[1:], name[1:]
 	}
 	return len(name) == 0
+}
+
+// matchTable is matchSegments for patterns with several "**": trying every
+// split for each of them takes time exponential in their number, which a
+// rule such as "**/**/**/**/z" against a long name turns into seconds. This
+// fills in, from the ends, whether each tail of the pattern matches each
+// tail of the name: time proportional to the product of their lengths.
+func matchTable(pat, name []string) bool {
+	n := len(name)
+	next := make([]bool, n+1) // pat[i+1:] matches name[j:]
+	cur := make([]bool, n+1)  // pat[i:] matches name[j:]
+	next[n] = true
+	for i := len(pat) - 1; i >= 0; i-- {
+		if pat[i] == "**" {
+			cur[n] = next[n]
+			for j := n - 1; j >= 0; j-- {
+				cur[j] = next[j] || cur[j+1]
+			}
+		} else {
+			cur[n] = false
+			for j := n - 1; j >= 0; j-- {
+				ok, _ := path.Match(pat[i], name[j])
+				cur[j] = ok && next[j+1]
+			}
+		}
+		next, cur = cur, next
+	}
+	return next[0]
 }

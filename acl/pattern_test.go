@@ -1,6 +1,10 @@
 package acl
 
-import "testing"
+import (
+	"path"
+	"slices"
+	"testing"
+)
 
 func TestPatternMatch(t *testing.T) {
 	var (
@@ -91,5 +95,61 @@ func TestCompilePatternErrors(t *testing.T) {
 				t.Errorf("compilePattern(%q) succeeded, want an error", tt.pattern)
 			}
 		})
+	}
+}
+
+// TestMatchTableAgrees compares the table matcher with the recursive one on
+// patterns and names made from a few segments, every combination.
+func TestMatchTableAgrees(t *testing.T) {
+	segs := []string{"**", "*", "a", "b", "a*"}
+	names := [][]string{{}, {"a"}, {"b"}, {"a", "b"}, {"b", "a", "a"}, {"a", "b", "a", "b"}, {"ab", "a"}}
+	var pats [][]string
+	var grow func(p []string)
+	grow = func(p []string) {
+		pats = append(pats, p)
+		if len(p) == 4 {
+			return
+		}
+		for _, s := range segs {
+			grow(append(append([]string{}, p...), s))
+		}
+	}
+	grow(nil)
+	for _, p := range pats {
+		for _, n := range names {
+			if got, want := matchTable(p, n), recursiveMatch(p, n); got != want {
+				t.Errorf("pattern %q, name %q: table %v, recursive %v", p, n, got, want)
+			}
+		}
+	}
+}
+
+// recursiveMatch is the plain recursive matcher, the reference here.
+func recursiveMatch(pat, name []string) bool {
+	if len(pat) == 0 {
+		return len(name) == 0
+	}
+	if pat[0] == "**" {
+		for i := 0; i <= len(name); i++ {
+			if recursiveMatch(pat[1:], name[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(name) == 0 {
+		return false
+	}
+	ok, _ := path.Match(pat[0], name[0])
+	return ok && recursiveMatch(pat[1:], name[1:])
+}
+
+// TestManyDoubleStarsStayFast would take minutes with a backtracking
+// matcher: 30 "**" against 100 segments that never match the last one.
+func TestManyDoubleStarsStayFast(t *testing.T) {
+	pat := append(slices.Repeat([]string{"**"}, 30), "z")
+	name := slices.Repeat([]string{"a"}, 100)
+	if matchSegments(pat, name) {
+		t.Fatal("matched a name without z")
 	}
 }
