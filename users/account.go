@@ -78,10 +78,11 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// FitsRepositoryPath reports whether name can stand in a repository path,
-// as ${account} and ${team} in rules do. Repository names are lowercase
-// and hold no "@": a rule "${account}/**" never matches for "Alice" or
-// "a@b.example". Such names are valid; rules just have to name them.
+// FitsRepositoryPath reports whether name can stand in a repository path
+// that docker accepts, as ${account} and ${team} in rules do. docker
+// refuses upper case and "@" in repository names, so "${account}/**" is of
+// no use to "Alice" or "a@b.example". Such names are valid; rules just
+// have to name them.
 func FitsRepositoryPath(name string) bool {
 	return !strings.ContainsAny(name, "@ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -180,10 +181,20 @@ func checkAccountFields(name string, val *yaml.Node) error {
 	return nil
 }
 
+// quotedValue is how yaml.v3 and the time parser under it quote a value
+// in their errors.
+var quotedValue = regexp.MustCompile("`[^`]*`|\"[^\"]*\"")
+
+// redactValues drops the values a YAML error quotes: a hash pasted into
+// the wrong field would otherwise reach the log whole.
+func redactValues(err error) error {
+	return errors.New(quotedValue.ReplaceAllString(err.Error(), "`...`"))
+}
+
 func parseAccount(key, val *yaml.Node) (Account, error) {
 	var a Account
 	if err := val.Decode(&a); err != nil {
-		return Account{}, err
+		return Account{}, redactValues(err)
 	}
 	a.Name = key.Value
 	if err := ValidateName(a.Name); err != nil {

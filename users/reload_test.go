@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -58,5 +59,22 @@ func writeRaw(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestParseErrorsHideValues pastes a hash into a field that cannot hold
+// it: the error names the line but not the hash.
+func TestParseErrorsHideValues(t *testing.T) {
+	hash := testHash(t, "secret")
+	data := "users:\n  alice:\n    password: \"" + hash + "\"\n    created: \"" + hash + "\"\n"
+	_, err := ParseFile([]byte(data))
+	if err == nil {
+		t.Fatal("parsed a hash as a time")
+	}
+	if strings.Contains(err.Error(), hash[7:]) {
+		t.Fatalf("error repeats the hash: %v", err)
+	}
+	if !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("error does not name the line: %v", err)
 	}
 }

@@ -145,8 +145,8 @@ func plural(n int, one, many string) string {
 func warnPathNames(cmd *cobra.Command, names []string) {
 	for _, n := range names {
 		if !users.FitsRepositoryPath(n) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "warning: %q has upper case or @: rules with "+
-				"${account} or ${team} cannot match it (repository names are lower case)\n", n)
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: %q has upper case or @, which docker refuses in "+
+				"repository names: rules with ${account} or ${team} give it nothing docker can use\n", n)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regauth/regauth/internal/atomicfile"
 	"github.com/regauth/regauth/users"
@@ -27,7 +28,7 @@ accounts move between the file store and Redis. Lines with other hash kinds
 and accounts that exist already are skipped with a message.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, store, err := storeCommand(cmd)
+			c, store, err := storeCommand(cmd)
 			if err != nil {
 				return err
 			}
@@ -48,6 +49,7 @@ and accounts that exist already are skipped with a message.`,
 			if err := store.Add(cmd.Context(), fresh...); err != nil {
 				return err
 			}
+			warnCosts(cmd, fresh, c.BcryptCost)
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %s; skipped %s that exist and %s that cannot be imported\n",
 				plural(len(fresh), "account", "accounts"), plural(len(accts)-len(fresh), "account", "accounts"),
 				plural(unusable, "line", "lines"))
@@ -56,6 +58,24 @@ and accounts that exist already are skipped with a message.`,
 	}
 	cmd.Flags().StringSliceVar(&teams, "team", nil, "team every imported account joins (repeatable)")
 	return cmd
+}
+
+// warnCosts warns about imported hashes of another bcrypt cost than new
+// ones get. An unknown name costs a bcrypt check at the configured cost, so
+// a wrong password for these accounts is answered faster or slower than
+// for a name that does not exist, which tells a prober that they do.
+func warnCosts(cmd *cobra.Command, accts []users.Account, cost int) {
+	n := 0
+	for _, a := range accts {
+		if c, err := bcrypt.Cost([]byte(a.Hash)); err == nil && c != cost {
+			n++
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s a bcrypt cost other than bcrypt_cost (%d): "+
+			"how long a wrong password takes tells that they exist; have them set new passwords\n",
+			plural(n, "imported account has", "imported accounts have"), cost)
+	}
 }
 
 // withoutExisting drops, with a message, the accounts the store has.
