@@ -8,9 +8,12 @@ package e2e
 // the CA trusted by dockerd.
 
 import (
+	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,6 +55,44 @@ func (d *deployment) addUser(t *testing.T, name, password string, teams ...strin
 		args = append(args, "--team", team)
 	}
 	d.regauth(t, password+"\n", args...)
+	d.waitForAccount(t, name, password)
+}
+
+// realmPattern finds the token URL in the config "regauth init" wrote.
+var realmPattern = regexp.MustCompile(`(?m)^realm: "([^"]+)"`)
+
+// waitForAccount returns once the running token server accepts the
+// account: it reloads the users file within a second of a change, and a
+// test that logs in at once would race it.
+func (d *deployment) waitForAccount(t *testing.T, name, password string) {
+	t.Helper()
+
+	config, err := os.ReadFile(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := realmPattern.FindSubmatch(config)
+	if m == nil {
+		t.Fatalf("no realm in %s", d.config)
+	}
+	client := httpsClient(t, d.caFile)
+	eventually(t, liveChangeTimeout, "the token server taking account "+name,
+		func() result {
+			req, err := http.NewRequest(http.MethodGet, string(m[1])+"?service=registry", nil)
+			if err != nil {
+				return result{err: err}
+			}
+			req.SetBasicAuth(name, password)
+			resp, err := client.Do(req)
+			if err != nil {
+				return result{err: err}
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return result{err: fmt.Errorf("token request: %s", resp.Status)}
+			}
+			return result{}
+		}, succeeded)
 }
 
 // initDeployment runs "regauth init" in a fresh folder for a registry on

@@ -31,7 +31,9 @@ func TestRotationWithoutRestart(t *testing.T) {
 	d.addUser(t, "alice", "alice-secret", "dev")
 	importImage(t, reg+"/dev/app:1")
 	alice := newDockerClient(t)
-	alice.mustLogin(t, reg, "alice", "alice-secret")
+	// The running server takes the new account within a second.
+	eventually(t, liveChangeTimeout, "alice's first login",
+		func() result { return alice.login(reg, "alice", "alice-secret") }, succeeded)
 	alice.mustPush(t, reg+"/dev/app:1")
 
 	tokenURL := "https://" + net.JoinHostPort(env(t, "REGAUTH_E2E_HOST"), strconv.Itoa(tokenPort))
