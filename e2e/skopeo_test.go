@@ -59,7 +59,9 @@ func TestSkopeoRobot(t *testing.T) {
 	skopeo := newSkopeoClient(t, d.caFile)
 
 	out := d.regauth(t, "", "robot", "add", "ci", "--team", "dev", "--expires", "1d")
-	creds := "ci:" + robotSecret(t, out)
+	secret := robotSecret(t, out)
+	creds := "ci:" + secret
+	d.waitForAccount(t, "ci", secret)
 
 	img := importImage(t, "regauth-e2e/robot:1")
 	archive := filepath.Join(work, "robot.tar")
