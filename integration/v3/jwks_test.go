@@ -2,7 +2,6 @@ package v3_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -101,13 +100,5 @@ func jwksRegistry(t *testing.T, signer *tokenserver.Signer, certDir string) http
 	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
 	delete(cfg.Auth["token"], "rootcertbundle")
 	cfg.Auth["token"]["jwks"] = jwksFile
-
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	app, err := newApp(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = app.Shutdown() })
-	return app
+	return startRegistry(t, cfg)
 }

@@ -45,7 +45,12 @@ func newRegistry(t *testing.T, realm, certDir string) http.Handler {
 		"inmemory": configuration.Parameters{},
 		"delete":   configuration.Parameters{"enabled": true},
 	}
+	return startRegistry(t, cfg)
+}
 
+// startRegistry runs the registry of cfg until the test ends.
+func startRegistry(t *testing.T, cfg *configuration.Configuration) http.Handler {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	app, err := newApp(ctx, cfg)
