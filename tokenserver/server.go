@@ -156,7 +156,7 @@ type tokenResponse struct {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, ev *auditEvent) (*tokenResponse, error) {
 	req, err := parseRequest(w, r, s.cfg.Service)
-	ev.service, ev.account, ev.scopes, ev.grant = req.service, clip(req.user), req.scopes, req.grantType
+	ev.service, ev.account, ev.scopes, ev.grant = clip(req.service), clip(req.user), req.scopes, req.grantType
 	if err != nil {
 		return nil, err
 	}
@@ -240,8 +240,9 @@ func (s *Server) checkRefresh(ctx context.Context, req *tokenRequest, ev *auditE
 	return acct, nil
 }
 
-// clip cuts a client-given name for the log: a valid one is at most
-// users.MaxNameLen bytes, anything longer is not worth logging whole.
+// clip cuts a client-given name for the log: a valid account name is at
+// most users.MaxNameLen bytes, and a longer name or service is not worth
+// logging whole.
 func clip(name string) string {
 	if len(name) <= users.MaxNameLen {
 		return name

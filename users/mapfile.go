@@ -23,13 +23,24 @@ type mapFile[V any] struct {
 	parse   func([]byte) (map[string]V, error)
 	marshal func(map[string]V) ([]byte, error)
 	snap    atomic.Pointer[map[string]V]
+	// existed is set once the file has been read: from then on a missing
+	// file is a file being replaced, or removed by mistake, not a store
+	// that has no entries yet.
+	existed atomic.Bool
 }
+
+// errGone is returned by reload for a file that existed and is missing.
+var errGone = errors.New("file is gone; keeping what was loaded")
 
 func (f *mapFile[V]) load() map[string]V { return *f.snap.Load() }
 
-// reload reads the file again and serves it if it is valid. A missing file
-// is an empty map.
+// reload reads the file again and serves it if it is valid. A file that
+// was never there is an empty map; one that was there and is missing now
+// is refused, like any other bad state of the file.
 func (f *mapFile[V]) reload() error {
+	if _, err := os.Stat(f.path); errors.Is(err, fs.ErrNotExist) && f.existed.Load() {
+		return fmt.Errorf("%s: %w", f.path, errGone)
+	}
 	m, err := f.read()
 	if err != nil {
 		return err
@@ -46,6 +57,7 @@ func (f *mapFile[V]) read() (map[string]V, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.existed.Store(true)
 	m, err := f.parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.path, err)

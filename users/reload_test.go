@@ -24,6 +24,17 @@ func TestReloadKeepsLastGoodState(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"removed", func(t *testing.T, path string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"dangling symlink", func(t *testing.T, path string) {
+			os.Remove(path)
+			if err := os.Symlink(path+".nowhere", path); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"symlink to a device", func(t *testing.T, path string) {
 			os.Remove(path)
 			if err := os.Symlink("/dev/zero", path); err != nil {
