@@ -7,8 +7,9 @@ import (
 )
 
 // maxMemoryKeys bounds the memory counter: past it, expired windows are
-// swept, and if none expired the oldest key is dropped, so a flood of
-// made-up names cannot grow the process without limit.
+// swept, then the keys with the fewest attempts, so a flood of made-up
+// names cannot grow the process without limit, nor push out the count of
+// an account that is being guessed at.
 const maxMemoryKeys = 100_000
 
 // Memory is a Counter in the process's memory.
@@ -75,15 +76,14 @@ func (m *Memory) makeRoom(now time.Time) {
 	if len(m.wins) < maxMemoryKeys {
 		return
 	}
-	var oldest string
-	for k, w := range m.wins {
-		if !now.Before(w.ends) {
-			delete(m.wins, k)
-		} else if oldest == "" || w.ends.Before(m.wins[oldest].ends) {
-			oldest = k
+	// Sweep to a tenth below the bound, so that the sweep, a pass over
+	// every key, runs once per many thousand new keys and not for each.
+	target := maxMemoryKeys - maxMemoryKeys/10
+	for fewest := 0; len(m.wins) > target; fewest++ {
+		for k, w := range m.wins {
+			if !now.Before(w.ends) || w.count <= fewest {
+				delete(m.wins, k)
+			}
 		}
-	}
-	if len(m.wins) >= maxMemoryKeys {
-		delete(m.wins, oldest)
 	}
 }

@@ -213,3 +213,23 @@ func TestMemoryIsBounded(t *testing.T) {
 		t.Fatalf("memory counter holds %d keys, more than its bound %d", n, maxMemoryKeys)
 	}
 }
+
+// TestFloodKeepsLockouts fills the memory counter with names tried once:
+// the account that reached its limit must still wait.
+func TestFloodKeepsLockouts(t *testing.T) {
+	ctx := context.Background()
+	l := New(testPolicy, NewMemory(nil))
+	for range testPolicy.AccountLimit {
+		if _, err := l.Attempt(ctx, "victim", "10.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range maxMemoryKeys {
+		if _, err := l.Attempt(ctx, fmt.Sprintf("junk%d", i), fmt.Sprintf("10.1.%d.%d", i/250, i%250)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wait, _ := l.Attempt(ctx, "victim", "10.0.0.9"); wait == 0 {
+		t.Fatal("a flood of other names erased the victim's count")
+	}
+}
