@@ -53,15 +53,19 @@ func (m *Memory) Add(_ context.Context, d time.Duration, keys ...string) ([]int,
 	return counts, ttls, nil
 }
 
-// Take implements Counter.
-func (m *Memory) Take(_ context.Context, key string) error {
+// Count implements Counter.
+func (m *Memory) Count(_ context.Context, keys ...string) ([]int, []time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if w, ok := m.wins[key]; ok && w.count > 0 {
-		w.count--
-		m.wins[key] = w
+	now := m.now()
+	counts := make([]int, len(keys))
+	ttls := make([]time.Duration, len(keys))
+	for i, k := range keys {
+		if w, ok := m.wins[k]; ok && now.Before(w.ends) {
+			counts[i], ttls[i] = w.count, w.ends.Sub(now)
+		}
 	}
-	return nil
+	return counts, ttls, nil
 }
 
 // Reset implements Counter.

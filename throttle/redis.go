@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,21 +45,27 @@ func (r *Redis) Add(ctx context.Context, d time.Duration, keys ...string) ([]int
 	return counts, left, nil
 }
 
-// takeScript decrements a count that exists and is positive, and leaves
-// anything else alone: a plain DECR would make a missing key -1, with no
-// expiry.
-var takeScript = redis.NewScript(`
-local n = tonumber(redis.call("GET", KEYS[1]) or "0")
-if n > 0 then return redis.call("DECR", KEYS[1]) end
-return 0
-`)
-
-// Take implements Counter.
-func (r *Redis) Take(ctx context.Context, key string) error {
-	if err := takeScript.Run(ctx, r.client, []string{redisKeyPrefix + key}).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
+// Count implements Counter.
+func (r *Redis) Count(ctx context.Context, keys ...string) ([]int, []time.Duration, error) {
+	gets := make([]*redis.StringCmd, len(keys))
+	ttls := make([]*redis.DurationCmd, len(keys))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			gets[i] = p.Get(ctx, redisKeyPrefix+k)
+			ttls[i] = p.PTTL(ctx, redisKeyPrefix+k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("redis: %w", err)
 	}
-	return nil
+	counts := make([]int, len(keys))
+	left := make([]time.Duration, len(keys))
+	for i := range keys {
+		counts[i], _ = gets[i].Int()
+		left[i] = max(ttls[i].Val(), 0)
+	}
+	return counts, left, nil
 }
 
 // Reset implements Counter.

@@ -12,6 +12,7 @@ package throttle
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -20,22 +21,34 @@ type Policy struct {
 	Window       time.Duration // how long failures are remembered
 	AccountLimit int           // failures of one account before it waits
 	AddressLimit int           // failures from one address before it waits
+	// MaxInFlight bounds the password checks of one account under way at
+	// once in one process. Failures are known only once bcrypt has run,
+	// so without it guesses sent in parallel would all pass the limit
+	// check before the first of them failed; with it a window allows at
+	// most AccountLimit-1+MaxInFlight guesses per process. It is well
+	// above what a CI farm pulling with one robot account sends at once.
+	MaxInFlight int
 }
 
 // DefaultPolicy allows 10 failures per account and 30 per address in 15
-// minutes: enough for a person mistyping, far too few to guess a password.
-var DefaultPolicy = Policy{Window: 15 * time.Minute, AccountLimit: 10, AddressLimit: 30}
+// minutes, and 32 password checks of one account at once: enough for a
+// person mistyping and a busy CI farm, far too few to guess a password.
+var DefaultPolicy = Policy{Window: 15 * time.Minute, AccountLimit: 10, AddressLimit: 30, MaxInFlight: 32}
 
-// Counter stores attempt counts in fixed windows. Memory keeps them in the
+// inFlightWait is the Retry-After of an attempt refused because too many
+// checks of its account are under way: they end within a bcrypt or two.
+const inFlightWait = time.Second
+
+// Counter stores failure counts in fixed windows. Memory keeps them in the
 // process; Redis shares them between token servers.
 type Counter interface {
-	// Add counts one more attempt for each key, and returns the counts
-	// that makes and how long each key's window still runs. The first
-	// attempt of a key starts its window.
+	// Count returns the failures of each key in its current window and
+	// how long that window still runs.
+	Count(ctx context.Context, keys ...string) ([]int, []time.Duration, error)
+	// Add records one failure for each key and returns the counts that
+	// makes. The first failure of a key starts its window.
 	Add(ctx context.Context, window time.Duration, keys ...string) ([]int, []time.Duration, error)
-	// Take counts one attempt of key less, if it has any.
-	Take(ctx context.Context, key string) error
-	// Reset forgets the attempts of key.
+	// Reset forgets the failures of key.
 	Reset(ctx context.Context, key string) error
 }
 
@@ -43,51 +56,73 @@ type Counter interface {
 type Limiter struct {
 	policy  Policy
 	counter Counter
+
+	mu       sync.Mutex
+	inFlight map[string]int // account → password checks under way here
 }
 
 // New returns a Limiter.
-func New(p Policy, c Counter) *Limiter { return &Limiter{policy: p, counter: c} }
+func New(p Policy, c Counter) *Limiter {
+	return &Limiter{policy: p, counter: c, inFlight: map[string]int{}}
+}
 
 func accountKey(account string) string { return "account:" + account }
 func addressKey(address string) string { return "address:" + address }
 
-// Attempt counts an attempt to sign in to account from address, before its
-// password is checked, and returns how long it must wait instead; zero
-// means it may go ahead. Counting first, and taking the count back when
-// the password turns out right, is what makes the limit hold for guesses
-// sent in parallel: each is counted as it arrives, not after its bcrypt.
-func (l *Limiter) Attempt(ctx context.Context, account, address string) (time.Duration, error) {
-	counts, ttls, err := l.counter.Add(ctx, l.policy.Window, accountKey(account), addressKey(address))
+// Outcome is how a password check ended.
+type Outcome int
+
+// The outcomes End records.
+const (
+	Failed    Outcome = iota // wrong password: counts against account and address
+	Succeeded                // right password: the account's failures are forgotten
+	Undecided                // no answer, such as a store that is down: counts nothing
+)
+
+// Begin returns how long an attempt to sign in to account from address
+// must wait; zero means it may go ahead, and then the caller must call End
+// with its outcome. An account with too many failures waits, whoever asks
+// for it; an address with too many waits only for accounts that have
+// failed themselves.
+func (l *Limiter) Begin(ctx context.Context, account, address string) (time.Duration, error) {
+	counts, ttls, err := l.counter.Count(ctx, accountKey(account), addressKey(address))
 	if err != nil {
 		return 0, err
 	}
-	acct, addr := counts[0], counts[1] // this attempt included
+	acct, addr := counts[0], counts[1]
 	switch {
-	case acct > l.policy.AccountLimit:
+	case acct >= l.policy.AccountLimit:
 		return ttls[0], nil
-	case addr > l.policy.AddressLimit && acct > 1:
+	case addr >= l.policy.AddressLimit && acct > 0:
 		return min(ttls[0], ttls[1]), nil
 	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.policy.MaxInFlight > 0 && l.inFlight[account] >= l.policy.MaxInFlight {
+		return inFlightWait, nil
+	}
+	l.inFlight[account]++
 	return 0, nil
 }
 
-// Succeeded records that the attempt had the right password: the
-// account's count is forgotten, its owner has proved who they are, and the
-// address's count takes this attempt back. The address keeps the rest of
-// its count, which a spray would otherwise reset with one account of its
-// own.
-func (l *Limiter) Succeeded(ctx context.Context, account, address string) error {
-	if err := l.counter.Reset(ctx, accountKey(account)); err != nil {
-		return err
+// End records the outcome of an attempt that Begin let go ahead. A
+// success forgets the account's failures, its owner having proved who
+// they are; the address keeps its count, which a spray would otherwise
+// reset with one account of its own.
+func (l *Limiter) End(ctx context.Context, account, address string, o Outcome) error {
+	l.mu.Lock()
+	if l.inFlight[account]--; l.inFlight[account] <= 0 {
+		delete(l.inFlight, account)
 	}
-	return l.counter.Take(ctx, addressKey(address))
-}
+	l.mu.Unlock()
 
-// Cancel takes back an attempt that could not be decided, such as one
-// that found the account store down: it must not count against anyone.
-func (l *Limiter) Cancel(ctx context.Context, account, address string) error {
-	if err := l.counter.Take(ctx, accountKey(account)); err != nil {
+	switch o {
+	case Failed:
+		_, _, err := l.counter.Add(ctx, l.policy.Window, accountKey(account), addressKey(address))
 		return err
+	case Succeeded:
+		return l.counter.Reset(ctx, accountKey(account))
 	}
-	return l.counter.Take(ctx, addressKey(address))
+	return nil
 }

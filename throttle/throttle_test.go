@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +18,7 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
-var testPolicy = Policy{Window: time.Minute, AccountLimit: 3, AddressLimit: 5}
+var testPolicy = Policy{Window: time.Minute, AccountLimit: 3, AddressLimit: 5, MaxInFlight: 4}
 
 // attempt is one sign-in of a scenario: its password is right or wrong,
 // and it must or must not be told to wait.
@@ -92,9 +91,9 @@ func TestLimiter(t *testing.T) {
 
 func runStep(ctx context.Context, t *testing.T, l *Limiter, i int, s attempt) {
 	t.Helper()
-	wait, err := l.Attempt(ctx, s.account, s.address)
+	wait, err := l.Begin(ctx, s.account, s.address)
 	if err != nil {
-		t.Fatalf("step %d: Attempt: %v", i, err)
+		t.Fatalf("step %d: Begin: %v", i, err)
 	}
 	if (wait > 0) != s.wantWait {
 		t.Fatalf("step %d: %s from %s waits %v, want waiting %v", i, s.account, s.address, wait, s.wantWait)
@@ -102,56 +101,92 @@ func runStep(ctx context.Context, t *testing.T, l *Limiter, i int, s attempt) {
 	if wait > testPolicy.Window {
 		t.Fatalf("step %d: wait %v is longer than the window %v", i, wait, testPolicy.Window)
 	}
-	if wait == 0 && s.right {
-		if err := l.Succeeded(ctx, s.account, s.address); err != nil {
-			t.Fatalf("step %d: Succeeded: %v", i, err)
-		}
+	if wait > 0 {
+		return
+	}
+	outcome := Failed
+	if s.right {
+		outcome = Succeeded
+	}
+	if err := l.End(ctx, s.account, s.address, outcome); err != nil {
+		t.Fatalf("step %d: End: %v", i, err)
 	}
 }
 
 // TestParallelGuesses sends many guesses for one account at once: no more
-// than the limit may go ahead, however they interleave.
+// than MaxInFlight run, and once they have failed the account waits.
 func TestParallelGuesses(t *testing.T) {
 	for name, counter := range counters(t) {
 		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
 			l := New(testPolicy, counter)
 			var (
 				wg    sync.WaitGroup
-				ahead atomic.Int64
+				mu    sync.Mutex
+				ahead []string
 			)
 			for i := range 50 {
 				wg.Go(func() {
-					wait, err := l.Attempt(context.Background(), "alice", fmt.Sprintf("10.0.1.%d", i))
-					if err == nil && wait == 0 {
-						ahead.Add(1)
+					addr := fmt.Sprintf("10.0.1.%d", i)
+					if wait, err := l.Begin(ctx, "alice", addr); err == nil && wait == 0 {
+						mu.Lock()
+						ahead = append(ahead, addr)
+						mu.Unlock()
 					}
 				})
 			}
 			wg.Wait()
-			if n := ahead.Load(); n != int64(testPolicy.AccountLimit) {
-				t.Fatalf("%d of 50 parallel guesses went ahead, want %d", n, testPolicy.AccountLimit)
+			if len(ahead) != testPolicy.MaxInFlight {
+				t.Fatalf("%d of 50 parallel guesses went ahead, want %d", len(ahead), testPolicy.MaxInFlight)
+			}
+			for _, addr := range ahead {
+				if err := l.End(ctx, "alice", addr, Failed); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if wait, _ := l.Begin(ctx, "alice", "10.0.2.1"); wait == 0 {
+				t.Fatal("alice goes ahead after the parallel guesses failed")
 			}
 		})
 	}
 }
 
-// TestCancelTakesBack cancels attempts that found the store down: they
+// TestParallelLoginsOfOneAccount lets MaxInFlight checks of one account
+// run at once, as a CI farm with one robot sends them, and none waits.
+func TestParallelLoginsOfOneAccount(t *testing.T) {
+	ctx := context.Background()
+	l := New(testPolicy, NewMemory(nil))
+	for round := range 3 {
+		for i := range testPolicy.MaxInFlight {
+			if wait, _ := l.Begin(ctx, "robot", fmt.Sprintf("10.0.3.%d", i)); wait != 0 {
+				t.Fatalf("round %d, check %d waits %v", round, i, wait)
+			}
+		}
+		for i := range testPolicy.MaxInFlight {
+			if err := l.End(ctx, "robot", fmt.Sprintf("10.0.3.%d", i), Succeeded); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestUndecidedCountsNothing ends attempts that found the store down: they
 // must not lock the account.
-func TestCancelTakesBack(t *testing.T) {
+func TestUndecidedCountsNothing(t *testing.T) {
 	for name, counter := range counters(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			l := New(testPolicy, counter)
 			for range 2 * testPolicy.AccountLimit {
-				if _, err := l.Attempt(ctx, "alice", "10.0.0.1"); err != nil {
+				if _, err := l.Begin(ctx, "alice", "10.0.0.1"); err != nil {
 					t.Fatal(err)
 				}
-				if err := l.Cancel(ctx, "alice", "10.0.0.1"); err != nil {
+				if err := l.End(ctx, "alice", "10.0.0.1", Undecided); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if wait, _ := l.Attempt(ctx, "alice", "10.0.0.1"); wait != 0 {
-				t.Fatalf("cancelled attempts made alice wait %v", wait)
+			if wait, _ := l.Begin(ctx, "alice", "10.0.0.1"); wait != 0 {
+				t.Fatalf("undecided attempts made alice wait %v", wait)
 			}
 		})
 	}
@@ -183,20 +218,16 @@ func TestMemoryWindowEnds(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_000_000, 0)}
 	l := New(testPolicy, NewMemory(clock.now))
 	ctx := context.Background()
-	for range testPolicy.AccountLimit {
-		if _, err := l.Attempt(ctx, "alice", "10.0.0.1"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if wait, _ := l.Attempt(ctx, "alice", "10.0.0.1"); wait != testPolicy.Window {
+	fail(t, l, "alice", "10.0.0.1", testPolicy.AccountLimit)
+	if wait, _ := l.Begin(ctx, "alice", "10.0.0.1"); wait != testPolicy.Window {
 		t.Fatalf("wait right after the failures = %v, want the whole window %v", wait, testPolicy.Window)
 	}
 	clock.advance(testPolicy.Window / 2)
-	if wait, _ := l.Attempt(ctx, "alice", "10.0.0.1"); wait != testPolicy.Window/2 {
+	if wait, _ := l.Begin(ctx, "alice", "10.0.0.1"); wait != testPolicy.Window/2 {
 		t.Fatalf("wait half way = %v, want %v", wait, testPolicy.Window/2)
 	}
 	clock.advance(testPolicy.Window / 2)
-	if wait, _ := l.Attempt(ctx, "alice", "10.0.0.1"); wait != 0 {
+	if wait, _ := l.Begin(ctx, "alice", "10.0.0.1"); wait != 0 {
 		t.Fatalf("wait after the window = %v, want 0", wait)
 	}
 }
@@ -219,17 +250,21 @@ func TestMemoryIsBounded(t *testing.T) {
 func TestFloodKeepsLockouts(t *testing.T) {
 	ctx := context.Background()
 	l := New(testPolicy, NewMemory(nil))
-	for range testPolicy.AccountLimit {
-		if _, err := l.Attempt(ctx, "victim", "10.0.0.1"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fail(t, l, "victim", "10.0.0.1", testPolicy.AccountLimit)
 	for i := range maxMemoryKeys {
-		if _, err := l.Attempt(ctx, fmt.Sprintf("junk%d", i), fmt.Sprintf("10.1.%d.%d", i/250, i%250)); err != nil {
+		fail(t, l, fmt.Sprintf("junk%d", i), fmt.Sprintf("10.1.%d.%d", i/250, i%250), 1)
+	}
+	if wait, _ := l.Begin(ctx, "victim", "10.0.0.9"); wait == 0 {
+		t.Fatal("a flood of other names erased the victim's count")
+	}
+}
+
+// fail records n failed attempts of account from address.
+func fail(t *testing.T, l *Limiter, account, address string, n int) {
+	t.Helper()
+	for range n {
+		if err := l.End(context.Background(), account, address, Failed); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if wait, _ := l.Attempt(ctx, "victim", "10.0.0.9"); wait == 0 {
-		t.Fatal("a flood of other names erased the victim's count")
 	}
 }

@@ -240,6 +240,14 @@ func (s *Server) checkRefresh(ctx context.Context, req *tokenRequest, ev *auditE
 	return acct, nil
 }
 
+// end records the outcome of a password check that attempt let through.
+func (s *Server) end(ctx context.Context, account, ip string, o throttle.Outcome) error {
+	if s.cfg.Limiter == nil {
+		return nil
+	}
+	return s.cfg.Limiter.End(ctx, account, ip, o)
+}
+
 // clip cuts a client-given name for the log: a valid account name is at
 // most users.MaxNameLen bytes, and a longer name or service is not worth
 // logging whole.
@@ -267,18 +275,12 @@ func (s *Server) checkPassword(ctx context.Context, req *tokenRequest, ip string
 	s.cfg.Metrics.observePassword(passwordResult(err), time.Since(start).Seconds())
 	switch {
 	case errors.Is(err, users.ErrBadCredentials):
-		return users.Account{}, unauthorized(err) // counted by attempt
+		return users.Account{}, unauthorized(errors.Join(err, s.end(ctx, req.user, ip, throttle.Failed)))
 	case err != nil:
-		if s.cfg.Limiter != nil {
-			err = errors.Join(err, s.cfg.Limiter.Cancel(ctx, req.user, ip))
-		}
-		return users.Account{}, unavailable(err)
+		return users.Account{}, unavailable(errors.Join(err, s.end(ctx, req.user, ip, throttle.Undecided)))
 	}
-
-	if s.cfg.Limiter != nil {
-		if err := s.cfg.Limiter.Succeeded(ctx, acct.Name, ip); err != nil {
-			return users.Account{}, unavailable(err)
-		}
+	if err := s.end(ctx, acct.Name, ip, throttle.Succeeded); err != nil {
+		return users.Account{}, unavailable(err)
 	}
 	return acct, nil
 }
@@ -309,13 +311,13 @@ func grantedScopes(decisions []acl.Decision) string {
 	return b.String()
 }
 
-// attempt counts a password attempt before bcrypt runs, so that a
-// throttled client costs little and parallel guesses count as they come.
+// attempt asks the limiter whether a password check may run, before
+// bcrypt does, so that a throttled client costs little.
 func (s *Server) attempt(ctx context.Context, account, ip string) error {
 	if s.cfg.Limiter == nil {
 		return nil
 	}
-	wait, err := s.cfg.Limiter.Attempt(ctx, account, ip)
+	wait, err := s.cfg.Limiter.Begin(ctx, account, ip)
 	if err != nil {
 		return unavailable(err)
 	}
